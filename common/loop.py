@@ -1,0 +1,175 @@
+"""One run: active-learning rounds on a problem with one method, metrics out.
+
+Each round: (1) consensus labels for the labeled examples from their labels and the previous
+round's predictions; (2) K-fold cross-validated fits of the model (or each ensemble member) on
+those consensus labels; (3) the method scores every candidate; (4) the lowest scores get one new
+label each from an annotator who has not labeled that example; (5) the metrics are recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from common import crowdlab
+from common.annotators import Oracle
+from common.consensus import CONSENSUS_RULES
+from common.methods import Method, ScoringState
+from common.models import ModelFactory, cross_validated_predictions, derive_seed
+from common.problem import Problem
+
+METRICS = (
+    "consensus_accuracy",
+    "model_accuracy",
+    "num_new_examples",
+    "label_distribution_entropy",
+    "labels_per_example",
+)
+PHASES = ("consensus", "fit", "scoring", "selection", "metrics")
+
+
+class BudgetError(ValueError):
+    """More labels requested in a round than there are candidates left to label."""
+
+
+@dataclass
+class RunResult:
+    metrics: dict[str, np.ndarray]
+    round_seconds: list[float]
+    phase_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    rounds: int
+    batch_size: int
+    folds: int
+    consensus: str
+    """Consensus rule from round 1 on (round 0 is always majority vote)."""
+
+
+def run_rounds(
+    problem: Problem,
+    method: Method,
+    models: list[ModelFactory],
+    settings: LoopSettings,
+    seed: int,
+    on_round: Optional[Callable[[int], None]] = None,
+) -> RunResult:
+    """Run ``settings.rounds`` rounds; ``models`` holds one factory, or the ensemble's members."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    oracle = Oracle(problem.hidden_labels)
+    labels = problem.initial_labels.copy()
+    num_classes = problem.num_classes
+    n_pool, rounds = len(labels), settings.rounds
+    metrics = {
+        "consensus_accuracy": np.zeros(rounds),
+        "model_accuracy": np.zeros(rounds),
+        "num_new_examples": np.zeros(rounds, dtype=int),
+        "label_distribution_entropy": np.zeros(rounds),
+        "labels_per_example": np.zeros((rounds, n_pool), dtype=int),
+    }
+    result = RunResult(metrics, [])
+    previous_predictions: Optional[np.ndarray] = None  # (P, n_pool, K)
+
+    for round_index in range(rounds):
+        start = clock = time.perf_counter()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            result.phase_seconds[phase] += now - clock
+            clock = now
+
+        labeled = ~np.isnan(labels).all(axis=1)
+        rule = "majority" if previous_predictions is None else settings.consensus
+        consensus = CONSENSUS_RULES[rule](
+            labels[labeled],
+            None if previous_predictions is None else previous_predictions[:, labeled],
+            num_classes,
+            rng,
+        )
+        lap("consensus")
+
+        pool_predictions, test_predictions = _fit_members(
+            problem, models, labeled, consensus, settings.folds, seed, round_index
+        )
+        lap("fit")
+
+        state = ScoringState(
+            labels=labels,
+            labeled=labeled,
+            pred_probs=pool_predictions.mean(axis=0),
+            member_pred_probs=pool_predictions,
+            rng=rng,
+        )
+        scores = np.asarray(method.score(state), dtype=float)
+        lap("scoring")
+
+        chosen = _select(scores, oracle.available(labels).any(axis=1), settings.batch_size, rng, method.name)
+        metrics["num_new_examples"][round_index] = np.count_nonzero(~labeled[chosen])
+        lap("selection")
+
+        num_labels = np.sum(~np.isnan(labels), axis=1)
+        metrics["labels_per_example"][round_index] = num_labels
+        metrics["consensus_accuracy"][round_index] = np.mean(consensus == problem.y_pool[labeled])
+        metrics["model_accuracy"][round_index] = np.mean(
+            test_predictions.mean(axis=0).argmax(axis=1) == problem.y_test
+        )
+        metrics["label_distribution_entropy"][round_index] = _label_distribution_entropy(
+            labels, num_classes
+        )
+        oracle.label(labels, chosen, rng)
+        previous_predictions = pool_predictions
+        lap("metrics")
+
+        result.round_seconds.append(time.perf_counter() - start)
+        if on_round is not None:
+            on_round(round_index)
+    return result
+
+
+def _fit_members(problem, models, labeled, consensus, folds, seed, round_index):
+    """Per member: out-of-fold predictions for the labeled pool examples, fold-averaged ones for
+    the unlabeled pool and the test set. Returns ``(P, n_pool, K)`` and ``(P, n_test, K)``."""
+    n_pool, num_classes = len(labeled), problem.num_classes
+    pool = np.zeros((len(models), n_pool, num_classes))
+    test = np.zeros((len(models), len(problem.y_test), num_classes))
+    for member, factory in enumerate(models):
+        out_of_fold, (unlabeled, test[member]) = cross_validated_predictions(
+            factory,
+            problem.X_pool[labeled],
+            consensus,
+            [problem.X_pool[~labeled], problem.X_test],
+            num_classes,
+            folds,
+            derive_seed(seed, round_index, member),
+        )
+        pool[member, labeled] = out_of_fold
+        pool[member, ~labeled] = unlabeled
+    return pool, test
+
+
+def _select(scores, candidates, batch_size, rng, method_name) -> np.ndarray:
+    """The ``batch_size`` candidates with the lowest scores, ties broken at random."""
+    candidate_index = np.flatnonzero(candidates)
+    if len(candidate_index) < batch_size:
+        raise BudgetError(
+            f"only {len(candidate_index)} examples can still get a label, fewer than the batch "
+            f"size {batch_size}: lower --batch-size or --rounds"
+        )
+    candidate_scores = scores[candidate_index]
+    if np.isnan(candidate_scores).any():
+        raise ValueError(f"method {method_name!r} returned NaN scores for candidates")
+    order = np.lexsort((rng.random(len(candidate_index)), candidate_scores))
+    return candidate_index[order[:batch_size]]
+
+
+def _label_distribution_entropy(labels: np.ndarray, num_classes: int) -> float:
+    """Normalised entropy of the class distribution of every label collected so far."""
+    counts = crowdlab.label_counts(labels, num_classes).sum(axis=0)
+    p = counts[counts > 0] / counts.sum()
+    return float(-np.sum(p * np.log(p)) / np.log(num_classes))

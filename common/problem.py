@@ -1,0 +1,34 @@
+"""The round-0 state of one run: what a dataset definition builds for a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Problem:
+    """Features, true labels, the hidden annotator labels and the labels collected before round 0.
+
+    ``hidden_labels`` and ``initial_labels`` are ``(n_pool, n_annotators)`` float matrices with NaN
+    for missing labels; ``hidden_labels`` is the oracle (every label an annotator would give) and
+    ``initial_labels`` a subset of it. ``X_pool`` and ``X_test`` may be any array a model accepts.
+    ``info`` holds facts worth recording with the results (annotator accuracy, identity source).
+    """
+
+    X_pool: np.ndarray
+    y_pool: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    hidden_labels: np.ndarray
+    initial_labels: np.ndarray
+    num_classes: int
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.initial_labels.shape != self.hidden_labels.shape:
+            raise ValueError("initial_labels and hidden_labels must have the same shape")
+        collected = ~np.isnan(self.initial_labels)
+        if not np.array_equal(self.initial_labels[collected], self.hidden_labels[collected]):
+            raise ValueError("initial labels must be labels the annotators actually give")

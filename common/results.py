@@ -1,0 +1,103 @@
+"""The results layout on disk: atomic writes, completeness checks, loading.
+
+Per run (model, method, seed) in ``<results_dir>/<model>/`` (runs with a ``--consensus`` override
+go to ``<results_dir>/<model>/consensus-<rule>/``)::
+
+    <method>_<metric>_<seed>.npy   one array per metric (see common.loop.METRICS)
+    <method>_<seed>.json           configuration, package versions, git commit, timings
+
+The JSON file is written last: a run is finished exactly when its JSON exists, names the same
+configuration and all its arrays are there. Every file is written to a temporary name and renamed,
+so an interrupted run leaves nothing that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from common.loop import METRICS
+
+
+@dataclass(frozen=True)
+class RunKey:
+    model: str
+    method: str
+    seed: int
+    consensus: Optional[str] = None
+    """The ``--consensus`` override, None for each method's own rule."""
+
+    def folder(self, results_dir: Path) -> Path:
+        folder = Path(results_dir) / self.model
+        return folder / f"consensus-{self.consensus}" if self.consensus else folder
+
+    def array_path(self, results_dir: Path, metric: str) -> Path:
+        return self.folder(results_dir) / f"{self.method}_{metric}_{self.seed}.npy"
+
+    def metadata_path(self, results_dir: Path) -> Path:
+        return self.folder(results_dir) / f"{self.method}_{self.seed}.json"
+
+
+class ConflictingResultError(RuntimeError):
+    """A finished run with the same name but another configuration is already on disk."""
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(results_dir: Path, key: RunKey, arrays: dict[str, np.ndarray], metadata: dict) -> None:
+    """Write a run's arrays, then its metadata (which marks it finished)."""
+    for metric in METRICS:
+        _atomic_write(key.array_path(results_dir, metric), lambda s, a=arrays[metric]: np.save(s, a))
+    text = json.dumps(metadata, indent=2, sort_keys=True).encode()
+    _atomic_write(key.metadata_path(results_dir), lambda s: s.write(text))
+
+
+def read_metadata(results_dir: Path, key: RunKey) -> Optional[dict]:
+    path = key.metadata_path(results_dir)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def is_finished(results_dir: Path, key: RunKey, config: dict) -> bool:
+    """True if the run is on disk with ``config``; raises if it is there with another one."""
+    metadata = read_metadata(results_dir, key)
+    if metadata is None or not all(key.array_path(results_dir, m).exists() for m in METRICS):
+        return False
+    if metadata.get("config") != config:
+        differing = sorted(
+            name
+            for name in set(config) | set(metadata.get("config", {}))
+            if config.get(name) != metadata.get("config", {}).get(name)
+        )
+        raise ConflictingResultError(
+            f"{key.metadata_path(results_dir)} holds a finished run with a different configuration "
+            f"({', '.join(differing)}); use another --results-dir, or --force to replace it"
+        )
+    return True
+
+
+def load_run(results_dir: Path, key: RunKey) -> dict[str, Any]:
+    """A finished run's arrays by metric name, plus ``"metadata"``."""
+    run: dict[str, Any] = {m: np.load(key.array_path(results_dir, m)) for m in METRICS}
+    run["metadata"] = read_metadata(results_dir, key)
+    return run

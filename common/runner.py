@@ -1,0 +1,311 @@
+"""The grid of runs for one benchmark: command line, parallel workers, resume, summary.
+
+Every (method, seed) pair is one run, the unit of work: :func:`execute_run` computes it from its
+configuration alone (in this process or a worker) and returns its arrays; only the parent writes
+files, atomically, so a grid can be interrupted and rerun to complete what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+from common.benchmarks import Benchmark
+from common.consensus import CONSENSUS_RULES
+from common.data import DATA_DIR_ENV, DataError, resolve_data_dir
+from common.loop import BudgetError, LoopSettings, run_rounds
+from common.methods import METHODS, Method
+from common.problem import Problem
+from common.results import ConflictingResultError, RunKey, is_finished, write_run
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+QUICK_SEEDS, QUICK_ROUNDS = 2, 3
+PACKAGES = ("numpy", "scipy", "scikit-learn", "cleanlab", "crowd-kit", "pandas", "joblib", "torch")
+
+
+class UsageError(Exception):
+    """A bad flag value: reported in one line with exit status 2, before anything is written."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run's result."""
+
+    benchmark: Benchmark
+    method: Method
+    model: str
+    seed: int
+    consensus_override: Optional[str]
+    rounds: int
+    batch_size: int
+    n_initial: int
+    folds: int
+
+    @property
+    def key(self) -> RunKey:
+        return RunKey(self.model, self.method.name, self.seed, self.consensus_override)
+
+    @property
+    def consensus(self) -> str:
+        return self.consensus_override or self.method.consensus
+
+    def config(self) -> dict[str, Any]:
+        """The configuration stored with the results and compared on resume."""
+        return {
+            "benchmark": self.benchmark.name,
+            "dataset": self.benchmark.settings,
+            "model": self.model,
+            "ensemble": list(self.benchmark.ensemble) if self.method.ensemble else None,
+            "method": self.method.name,
+            "consensus": self.consensus,
+            "seed": self.seed,
+            "rounds": self.rounds,
+            "batch_size": self.batch_size,
+            "n_initial": self.n_initial,
+            "folds": self.folds,
+        }
+
+
+_PROBLEMS: dict[tuple, Problem] = {}
+
+
+def _problem(spec: RunSpec, data_dir: Path) -> Problem:
+    """The run's round-0 problem, built once per process for all methods of a seed."""
+    key = (spec.benchmark.name, str(data_dir), spec.seed, spec.n_initial, spec.model)
+    if key not in _PROBLEMS:
+        if len(_PROBLEMS) >= 4:
+            _PROBLEMS.clear()
+        _PROBLEMS[key] = spec.benchmark.make_problem(data_dir, spec.seed, spec.n_initial, spec.model)
+    return _PROBLEMS[key]
+
+
+def execute_run(spec: RunSpec, data_dir: Path) -> dict[str, Any]:
+    """Compute one run with one BLAS/torch thread; returns its arrays and metadata (or an error)."""
+    from threadpoolctl import threadpool_limits
+
+    started = time.time()
+    try:
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
+        with threadpool_limits(limits=1):
+            problem = _problem(spec, data_dir)
+            result = run_rounds(
+                problem,
+                spec.method,
+                spec.benchmark.members(spec.model, spec.method.ensemble),
+                LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus),
+                spec.seed,
+            )
+    except (DataError, BudgetError) as error:
+        return {"spec": spec, "error": str(error)}
+    except Exception:
+        return {"spec": spec, "error": traceback.format_exc()}
+    return {
+        "spec": spec,
+        "arrays": result.metrics,
+        "metadata": {
+            "config": spec.config(),
+            "problem": problem.info,
+            "round_seconds": result.round_seconds,
+            "phase_seconds": result.phase_seconds,
+            "wall_seconds": time.time() - started,
+            "host": platform.node(),
+        },
+    }
+
+
+def environment_metadata() -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            pass
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "git_commit": _git_commit(),
+    }
+
+
+def _git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog=f"{benchmark.name}/run_benchmark.py",
+        description=f"Active learning with relabeling on the {benchmark.name} benchmark: every "
+        "method, several seeds, results in RESULTS_DIR/<model>/.",
+    )
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help=f"methods to run (default: all): {', '.join(METHODS)}")
+    parser.add_argument("--model", default=benchmark.default_model, choices=list(benchmark.models),
+                        help=f"model fitted every round (default: {benchmark.default_model})")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help=f"run seeds 0..N-1 (default: {benchmark.seeds})")
+    parser.add_argument("--rounds", type=int, help=f"rounds per run (default: {benchmark.rounds})")
+    parser.add_argument("--batch-size", type=int, default=benchmark.batch_size,
+                        help=f"new labels per round (default: {benchmark.batch_size})")
+    parser.add_argument("--n-initial", type=int, default=benchmark.n_initial,
+                        help=f"pool examples labeled before round 0 (default: {benchmark.n_initial})")
+    parser.add_argument("--folds", type=int, default=benchmark.folds,
+                        help=f"cross-validation folds (default: {benchmark.folds})")
+    parser.add_argument("--consensus", choices=list(CONSENSUS_RULES),
+                        help="consensus rule for every method after round 0 (default: crowdlab for "
+                        "ActiveLab methods, majority vote for the others)")
+    parser.add_argument("--jobs", type=int, default=_cpu_count(),
+                        help="parallel worker processes, one BLAS thread each (default: all cores)")
+    parser.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else a user cache directory)")
+    parser.add_argument("--results-dir", type=Path,
+                        help=f"where results go (default: {benchmark.name}/results)")
+    parser.add_argument("--force", action="store_true", help="redo runs that are already finished")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke configuration: {QUICK_SEEDS} seeds, {QUICK_ROUNDS} rounds")
+    return parser
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _methods(requested: Optional[Sequence[str]]) -> list[Method]:
+    if not requested:
+        return list(METHODS.values())
+    names = [name for item in requested for name in item.split(",") if name]
+    unknown = [name for name in names if name not in METHODS]
+    if unknown:
+        raise UsageError(f"unknown method {', '.join(map(repr, unknown))}; choose from: {', '.join(METHODS)}")
+    return [METHODS[name] for name in dict.fromkeys(names)]
+
+
+def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[argparse.Namespace, list[RunSpec]]:
+    args = build_parser(benchmark).parse_args(argv)
+    seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else benchmark.seeds)
+    rounds = args.rounds if args.rounds is not None else (QUICK_ROUNDS if args.quick else benchmark.rounds)
+    positive = {"--seeds": seeds, "--rounds": rounds, "--batch-size": args.batch_size,
+                "--n-initial": args.n_initial, "--jobs": args.jobs}
+    for flag, value in positive.items():
+        if value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}")
+    if args.folds < 2:
+        raise UsageError(f"--folds must be at least 2, got {args.folds}")
+    if args.n_initial > benchmark.pool_size:
+        raise UsageError(f"--n-initial {args.n_initial} exceeds the pool of {benchmark.pool_size} examples")
+    if args.n_initial < args.folds:
+        raise UsageError(f"--n-initial {args.n_initial} is below --folds {args.folds}: each fold needs a labeled example")
+    if args.batch_size > benchmark.pool_size:
+        raise UsageError(
+            f"--batch-size {args.batch_size} exceeds the {benchmark.pool_size} pool examples that "
+            "can be candidates; lower it"
+        )
+    capacity = benchmark.pool_size * benchmark.num_annotators
+    if rounds * args.batch_size > capacity:
+        raise UsageError(
+            f"--rounds {rounds} x --batch-size {args.batch_size} asks for more labels than the "
+            f"{capacity} the annotators can give; lower either"
+        )
+    args.results_dir = args.results_dir or PROJECT_ROOT / benchmark.name / "results"
+    args.data_dir = resolve_data_dir(args.data_dir)
+    specs = [
+        RunSpec(benchmark, method, args.model, seed, args.consensus, rounds, args.batch_size,
+                args.n_initial, args.folds)
+        for method in _methods(args.methods)
+        for seed in range(seeds)
+    ]
+    return args, specs
+
+
+def _results(specs: list[RunSpec], data_dir: Path, jobs: int) -> Iterable[dict[str, Any]]:
+    if jobs == 1 or len(specs) == 1:
+        return (execute_run(spec, data_dir) for spec in specs)
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(jobs, len(specs)), return_as="generator_unordered")(
+        delayed(execute_run)(spec, data_dir) for spec in specs
+    )
+
+
+def run_grid(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int, force: bool) -> list[str]:
+    """Run every unfinished spec and write its results; returns the failures' messages."""
+    from tqdm import tqdm
+
+    pending = [s for s in specs if force or not is_finished(results_dir, s.key, s.config())]
+    skipped = len(specs) - len(pending)
+    if skipped:
+        print(f"{skipped} of {len(specs)} runs already finished; skipping them (--force redoes them)")
+    if not pending:
+        return []
+    # Building one problem here checks the data and the budget before any worker starts.
+    first = pending[0]
+    problem = first.benchmark.make_problem(data_dir, first.seed, first.n_initial, first.model)
+    candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
+    if first.batch_size > candidates:
+        raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
+    environment = environment_metadata()
+    failures = []
+    bar = tqdm(total=len(pending), unit="run", desc=first.benchmark.name, dynamic_ncols=True)
+    for outcome in _results(pending, data_dir, jobs):
+        spec = outcome["spec"]
+        if "error" in outcome:
+            message = f"run failed: {spec.method.name} seed {spec.seed} ({spec.model}): {outcome['error'].strip()}"
+            tqdm.write(message, file=sys.stderr)
+            failures.append(message)
+        else:
+            write_run(results_dir, spec.key, outcome["arrays"], {**outcome["metadata"], **environment})
+        bar.update()
+    bar.close()
+    return failures
+
+
+def main(benchmark: Benchmark, argv: Optional[Sequence[str]] = None) -> int:
+    """Command-line entry point of a benchmark script; returns the exit status."""
+    from common.summary import format_summary, summarize
+
+    try:
+        args, specs = parse_specs(benchmark, argv)
+        failures = run_grid(specs, args.data_dir, args.results_dir, args.jobs, args.force)
+    except UsageError as error:
+        print(f"{benchmark.name}/run_benchmark.py: error: {error}", file=sys.stderr)
+        return 2
+    except (DataError, ConflictingResultError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are saved; rerun the same command to complete the rest", file=sys.stderr)
+        return 130
+    print(format_summary(summarize(args.results_dir, specs)))
+    if failures:
+        print(f"{len(failures)} run(s) failed; see the messages above", file=sys.stderr)
+        return 1
+    return 0

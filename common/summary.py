@@ -1,0 +1,54 @@
+"""The table printed at the end of a benchmark run: per method, final accuracies and the area
+under the consensus-accuracy curve, mean ± std over the seeds found on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from common.results import RunKey, load_run
+
+
+def summarize(results_dir: Path, specs: Sequence) -> list[dict]:
+    """One row per method in ``specs`` (in order), from the finished runs on disk."""
+    rows: dict[str, dict] = {}
+    for spec in specs:
+        row = rows.setdefault(spec.method.name, {"method": spec.method.name, "runs": []})
+        key: RunKey = spec.key
+        if key.metadata_path(results_dir).exists():
+            row["runs"].append(load_run(results_dir, key))
+    summary = []
+    for row in rows.values():
+        runs = row["runs"]
+        if not runs:
+            summary.append({"method": row["method"], "seeds": 0})
+            continue
+        consensus = np.array([r["consensus_accuracy"][-1] for r in runs])
+        model = np.array([r["model_accuracy"][-1] for r in runs])
+        area = np.array([r["consensus_accuracy"].mean() for r in runs])
+        summary.append({
+            "method": row["method"],
+            "seeds": len(runs),
+            "final_consensus_accuracy": (consensus.mean(), consensus.std()),
+            "final_model_accuracy": (model.mean(), model.std()),
+            "consensus_auc": (area.mean(), area.std()),
+        })
+    return summary
+
+
+def format_summary(rows: list[dict]) -> str:
+    header = f"{'method':<26}{'seeds':>6}  {'final consensus acc':>20}  {'final model acc':>17}  {'consensus AUC':>15}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        if not row["seeds"]:
+            lines.append(f"{row['method']:<26}{0:>6}  {'(no finished runs)':>20}")
+            continue
+        cells = [
+            f"{mean:.3f} ± {std:.3f}"
+            for mean, std in (row["final_consensus_accuracy"], row["final_model_accuracy"], row["consensus_auc"])
+        ]
+        lines.append(f"{row['method']:<26}{row['seeds']:>6}  {cells[0]:>20}  {cells[1]:>17}  {cells[2]:>15}")
+    lines.append("consensus AUC: mean consensus-label accuracy over rounds; ± is the std over seeds")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""Shared fixtures: a tiny synthetic benchmark that runs in a fraction of a second."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+
+from common.benchmarks import Benchmark, simulated_tabular_problem
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny_data(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    X, y = make_classification(
+        n_samples=400, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
+        weights=[0.5, 0.3, 0.2], random_state=0,
+    )
+    return X, y
+
+
+def logistic(seed: int) -> LogisticRegression:
+    return LogisticRegression(max_iter=200)
+
+
+def nearest(seed: int) -> KNeighborsClassifier:
+    return KNeighborsClassifier(n_neighbors=5, weights="distance")
+
+
+TINY = Benchmark(
+    name="tiny",
+    make_problem=simulated_tabular_problem(tiny_data, (90, 60, 30), 60, 6, 0.8),
+    models={"logistic": logistic, "knn": nearest},
+    ensemble=("logistic", "knn"),
+    default_model="logistic",
+    rounds=3,
+    batch_size=10,
+    n_initial=40,
+    pool_size=120,
+    num_annotators=6,
+    folds=3,
+    seeds=2,
+    settings={"tiny": True},
+)
+
+
+@pytest.fixture
+def tiny_benchmark() -> Benchmark:
+    return TINY
+
+
+@pytest.fixture
+def shared_data_dir() -> Path:
+    """The real data directory: $AL_RELABEL_DATA_DIR, else ../shared/data beside the checkout."""
+    path = Path(os.environ.get("AL_RELABEL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+    if not (path / "wall-robot" / "sensor_readings_4.csv").exists():
+        pytest.skip(f"no wall-robot data in {path}; set AL_RELABEL_DATA_DIR")
+    return path

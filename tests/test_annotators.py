@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from common.annotators import Oracle, initial_label_matrix, simulate_annotators
+
+
+def test_simulated_annotators_follow_the_noise_matrix_and_prior():
+    rng = np.random.default_rng(0)
+    true = rng.choice(4, size=3000, p=[0.4, 0.3, 0.1, 0.2])
+    hidden, noise = simulate_annotators(true, 30, 0.85, 4, seed=7)
+    assert hidden.shape == (3000, 30)
+    assert np.isclose(np.trace(noise), 0.85 * 4)
+    assert np.allclose(noise.sum(axis=0), 1.0)  # columns: P(given label | true label)
+    # Empirical P(label = i | true = j) is close to the noise matrix.
+    for j in range(4):
+        given = hidden[true == j].ravel().astype(int)
+        assert np.allclose(np.bincount(given, minlength=4) / given.size, noise[:, j], atol=0.02)
+
+
+def test_simulation_is_seeded_and_leaves_the_global_generator_alone():
+    true = np.repeat(np.arange(3), 50)
+    np.random.seed(123)
+    expected_next = np.random.random()
+    np.random.seed(123)
+    a, _ = simulate_annotators(true, 5, 0.8, 3, seed=1)
+    assert np.random.random() == expected_next
+    b, _ = simulate_annotators(true, 5, 0.8, 3, seed=1)
+    c, _ = simulate_annotators(true, 5, 0.8, 3, seed=2)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_initial_labels_are_mostly_single_and_every_annotator_overlaps():
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 4, size=2000)
+    hidden, _ = simulate_annotators(true, 30, 0.85, 4, seed=0)
+    labeled = np.sort(rng.choice(2000, 500, replace=False))
+    labels = initial_label_matrix(hidden, labeled, rng)
+    counts = np.sum(~np.isnan(labels), axis=1)
+    assert np.all(counts[labeled] >= 1) and np.all(np.delete(counts, labeled) == 0)
+    assert 0.86 <= np.mean(counts[labeled] == 1) <= 0.94
+    assert 0.05 <= np.mean(counts[labeled] == 2) <= 0.13
+    present = ~np.isnan(labels)
+    collected = present
+    assert np.array_equal(labels[collected], hidden[collected])
+    for annotator in np.flatnonzero(present.any(axis=0)):
+        assert np.any(present[:, annotator] & (counts >= 2)), annotator
+
+
+def test_oracle_never_asks_an_annotator_twice_and_respects_missing_labels():
+    rng = np.random.default_rng(0)
+    hidden = rng.integers(0, 3, size=(5, 4)).astype(float)
+    hidden[0, :2] = np.nan  # example 0 can only be labeled by annotators 2 and 3
+    oracle = Oracle(hidden)
+    labels = np.full(hidden.shape, np.nan)
+    for _ in range(2):
+        oracle.label(labels, np.array([0, 1]), rng)
+    assert np.array_equal(np.flatnonzero(~np.isnan(labels[0])), [2, 3])
+    assert np.sum(~np.isnan(labels[1])) == 2
+    assert np.array_equal(labels[~np.isnan(labels)], hidden[~np.isnan(labels)])
+    assert not oracle.available(labels)[0].any()
+    with pytest.raises(ValueError, match="no remaining annotator"):
+        oracle.label(labels, np.array([0]), rng)

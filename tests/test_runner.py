@@ -1,0 +1,131 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from common.loop import METRICS
+from common.results import RunKey
+from common.runner import main
+from tests.conftest import REPO_ROOT
+
+
+def arrays(results_dir, model="logistic", methods=("random", "activelab"), seeds=(0, 1)):
+    return {
+        (m, s, metric): np.load(RunKey(model, m, s).array_path(results_dir, metric))
+        for m in methods for s in seeds for metric in METRICS
+    }
+
+
+def test_results_are_identical_whatever_the_number_of_jobs(tiny_benchmark, tmp_path, capsys):
+    for jobs in (1, 2):
+        argv = ["--methods", "random", "activelab", "--jobs", str(jobs), "--results-dir", str(tmp_path / str(jobs))]
+        assert main(tiny_benchmark, argv) == 0
+    one, two = arrays(tmp_path / "1"), arrays(tmp_path / "2")
+    assert all(np.array_equal(one[k], two[k]) for k in one)
+    table = capsys.readouterr().out
+    assert "activelab" in table and "final consensus acc" in table
+
+
+def test_metadata_records_configuration_versions_and_timings(tiny_benchmark, tmp_path):
+    assert main(tiny_benchmark, ["--methods", "random", "--seeds", "1", "--jobs", "1", "--results-dir", str(tmp_path)]) == 0
+    metadata = json.loads(RunKey("logistic", "random", 0).metadata_path(tmp_path).read_text())
+    assert metadata["config"]["rounds"] == 3 and metadata["config"]["consensus"] == "majority"
+    assert "cleanlab" in metadata["packages"] and metadata["git_commit"]
+    assert len(metadata["round_seconds"]) == 3
+    assert metadata["problem"]["annotator_identity"] == "simulated"
+
+
+def test_resume_completes_only_what_is_missing(tiny_benchmark, tmp_path):
+    argv = ["--methods", "random", "activelab", "--jobs", "1", "--results-dir", str(tmp_path)]
+    assert main(tiny_benchmark, argv) == 0
+    reference = arrays(tmp_path)
+    # Simulate a run interrupted before it finished: its metadata is missing, one array is partial.
+    interrupted = RunKey("logistic", "activelab", 1)
+    interrupted.metadata_path(tmp_path).unlink()
+    interrupted.array_path(tmp_path, "consensus_accuracy").write_bytes(b"partial")
+    finished = RunKey("logistic", "random", 0).metadata_path(tmp_path)
+    before = finished.stat().st_mtime_ns
+    assert main(tiny_benchmark, argv) == 0
+    assert finished.stat().st_mtime_ns == before  # finished runs are not redone
+    resumed = arrays(tmp_path)
+    assert all(np.array_equal(reference[k], resumed[k]) for k in reference)
+
+
+def test_a_finished_run_with_another_configuration_is_never_overwritten(tiny_benchmark, tmp_path, capsys):
+    base = ["--methods", "random", "--seeds", "1", "--jobs", "1", "--results-dir", str(tmp_path)]
+    assert main(tiny_benchmark, base) == 0
+    path = RunKey("logistic", "random", 0).metadata_path(tmp_path)
+    original = path.read_text()
+    assert main(tiny_benchmark, base + ["--rounds", "2"]) == 2
+    assert "different configuration (rounds)" in capsys.readouterr().err
+    assert path.read_text() == original
+    assert main(tiny_benchmark, base + ["--rounds", "2", "--force"]) == 0
+    assert json.loads(path.read_text())["config"]["rounds"] == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--methods", "nope"], "unknown method 'nope'; choose from: random, good_random"),
+        (["--model", "svm"], "invalid choice: 'svm'"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--batch-size", "500"], "--batch-size 500 exceeds"),
+        (["--rounds", "100", "--batch-size", "100"], "asks for more labels"),
+        (["--n-initial", "2"], "--n-initial 2 is below --folds 3"),
+        (["--consensus", "vote"], "invalid choice: 'vote'"),
+        (["--rounds", "x"], "invalid int value"),
+    ],
+)
+def test_bad_flags_give_one_line_and_exit_status_2(tiny_benchmark, tmp_path, capsys, argv, message):
+    assert main(tiny_benchmark, argv + ["--results-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_failing_run_is_reported_and_the_others_finish(tiny_benchmark, tmp_path, capsys):
+    from common.methods import METHODS, register
+
+    @register("broken_for_test")
+    def broken(state):
+        raise RuntimeError("boom")
+
+    try:
+        argv = ["--methods", "random", "broken_for_test", "--seeds", "1", "--jobs", "1", "--results-dir", str(tmp_path)]
+        assert main(tiny_benchmark, argv) == 1
+    finally:
+        del METHODS["broken_for_test"]
+    assert "run failed: broken_for_test seed 0" in capsys.readouterr().err
+    assert RunKey("logistic", "random", 0).metadata_path(tmp_path).exists()
+
+
+@pytest.mark.parametrize(
+    "script, extra",
+    [
+        ("wall-robot/run_benchmark.py", ["--methods", "random", "activelab", "activelab_ensemble"]),
+        ("wall-robot-completely-labeled/run_benchmark.py", ["--methods", "activelab", "--model", "extra-trees"]),
+    ],
+)
+def test_quick_run_on_the_real_data(shared_data_dir, tmp_path, script, extra):
+    command = [sys.executable, str(REPO_ROOT / script), "--quick", "--jobs", "2",
+               "--data-dir", str(shared_data_dir), "--results-dir", str(tmp_path), *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    method = extra[1]
+    model = extra[-1] if "--model" in extra else "mlp"
+    for seed in (0, 1):
+        accuracy = np.load(RunKey(model, method, seed).array_path(tmp_path, "consensus_accuracy"))
+        assert accuracy.shape == (3,) and np.all(accuracy > 0.7)
+    assert method in done.stdout and "±" in done.stdout
+
+
+def test_missing_data_is_one_clear_error(tmp_path):
+    command = [sys.executable, str(REPO_ROOT / "wall-robot/run_benchmark.py"), "--quick",
+               "--data-dir", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "r")]
+    env = {"PATH": "", "HOME": str(tmp_path), "NO_NETWORK_FOR_TEST": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**env, "PYTHONPATH": ""})
+    assert done.returncode == 2
+    assert "sensor_readings_4.csv" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()

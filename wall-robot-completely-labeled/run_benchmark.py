@@ -1,0 +1,12 @@
+"""Wall Robot, completely labeled: all 2,000 pool examples labeled at the start, noisier annotators."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common.benchmarks import WALL_ROBOT_COMPLETELY_LABELED  # noqa: E402
+from common.runner import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(WALL_ROBOT_COMPLETELY_LABELED))
