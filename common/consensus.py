@@ -35,7 +35,7 @@ def crowdlab_consensus(labels, member_pred_probs, num_classes, rng) -> np.ndarra
         [crowdlab.temperature_scale(p, crowdlab.best_temperature(labels, p)) for p in member_pred_probs]
     )
     pred_probs = scaled[0] if len(scaled) == 1 else scaled
-    return crowdlab.crowdlab(labels, pred_probs).consensus_label
+    return crowdlab.crowdlab(labels, pred_probs, rng=rng).consensus_label
 
 
 def dawid_skene(labels, member_pred_probs, num_classes, rng) -> np.ndarray:

@@ -169,7 +169,7 @@ def _activelab(state: ScoringState, score_function, pred_probs: np.ndarray) -> n
     labeled = state.labeled
     scores = np.empty(len(state.labels))
     scores[labeled], scores[~labeled] = score_function(
-        state.labels[labeled], pred_probs[..., labeled, :], pred_probs[..., ~labeled, :]
+        state.labels[labeled], pred_probs[..., labeled, :], pred_probs[..., ~labeled, :], rng=state.rng
     )
     return scores
 
