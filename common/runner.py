@@ -120,9 +120,17 @@ def execute_run(spec: RunSpec, data_dir: Path) -> dict[str, Any]:
             "round_seconds": result.round_seconds,
             "phase_seconds": result.phase_seconds,
             "wall_seconds": time.time() - started,
+            "peak_rss_mb": _peak_rss_mb(),
             "host": platform.node(),
         },
     }
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (a worker's, when run in one)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def environment_metadata() -> dict[str, Any]:
