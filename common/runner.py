@@ -269,6 +269,7 @@ def run_grid(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int,
     from tqdm import tqdm
 
     pending = [s for s in specs if force or not is_finished(results_dir, s.key, s.config())]
+    pending.sort(key=lambda s: not s.method.ensemble)  # the slowest runs first: less idle tail
     skipped = len(specs) - len(pending)
     if skipped:
         print(f"{skipped} of {len(specs)} runs already finished; skipping them (--force redoes them)")

@@ -1,0 +1,114 @@
+"""Speed and memory figures for a benchmark grid (printed, never asserted).
+
+    python benchmarks/speed.py grid wall-robot [--methods ...] [--jobs N] [--seeds N]
+        runs the grid into a fresh temporary results folder and prints its wall time, the time
+        split per phase and per method, and the peak memory per worker;
+    python benchmarks/speed.py jobs wall-robot [--methods random] [--seeds 2]
+        runs the same small grid with --jobs 1 and --jobs 2 and prints the speed-up;
+    python benchmarks/speed.py summarize RESULTS_DIR [--model mlp]
+        prints the phase split and memory recorded in an existing results folder.
+
+REFERENCE_METHODS are the seven methods of the ActiveLab study's code, which ran them in about
+66 minutes (5 seeds, MLP, strictly one core) on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common.benchmarks import BENCHMARKS  # noqa: E402
+from common.loop import PHASES  # noqa: E402
+from common.runner import main as run_benchmark  # noqa: E402
+
+REFERENCE_METHODS = [
+    "random", "good_random", "entropy", "uncertainty", "activelab", "disagreement", "activelab_ensemble",
+]
+
+
+def timed_grid(benchmark: str, results_dir: Path, extra: list[str]) -> float:
+    start = time.perf_counter()
+    status = run_benchmark(BENCHMARKS[benchmark], ["--results-dir", str(results_dir), "--force", *extra])
+    if status != 0:
+        raise SystemExit(f"the grid failed with exit status {status}")
+    return time.perf_counter() - start
+
+
+def summarize(results_dir: Path, model: str) -> None:
+    by_method: dict[str, list[dict]] = defaultdict(list)
+    for path in sorted((Path(results_dir) / model).glob("*.json")):
+        metadata = json.loads(path.read_text())
+        by_method[metadata["config"]["method"]].append(metadata)
+    if not by_method:
+        raise SystemExit(f"no finished runs in {Path(results_dir) / model}")
+    print(f"\nper run, mean over seeds ({results_dir}/{model}):")
+    header = f"{'method':<26}{'runs':>5}{'seconds':>9}{'fit %':>7}{'other %':>9}" + "".join(
+        f"{p:>11}" for p in PHASES
+    ) + f"{'peak MB':>9}"
+    print(header)
+    totals = defaultdict(float)
+    for method, runs in by_method.items():
+        phases = {p: sum(r["phase_seconds"][p] for r in runs) / len(runs) for p in PHASES}
+        seconds = sum(phases.values())
+        for p in PHASES:
+            totals[p] += sum(r["phase_seconds"][p] for r in runs)
+        peak = max(r.get("peak_rss_mb", float("nan")) for r in runs)
+        print(
+            f"{method:<26}{len(runs):>5}{seconds:>9.1f}{100 * phases['fit'] / seconds:>7.1f}"
+            f"{100 * (1 - phases['fit'] / seconds):>9.2f}"
+            + "".join(f"{phases[p]:>11.2f}" for p in PHASES)
+            + f"{peak:>9.0f}"
+        )
+    all_seconds = sum(totals.values())
+    print(
+        f"all runs: {all_seconds:.0f} s of run time, {100 * (1 - totals['fit'] / all_seconds):.2f}% outside "
+        "model fitting (consensus, scoring, selection, bookkeeping)"
+    )
+    worst_round = max(
+        (1 - r["phase_seconds"]["fit"] / sum(r["phase_seconds"].values()), m, r["config"]["seed"])
+        for m, runs in by_method.items() for r in runs
+    )
+    print(f"largest non-fit share of one run: {100 * worst_round[0]:.2f}% ({worst_round[1]}, seed {worst_round[2]})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    grid = sub.add_parser("grid")
+    grid.add_argument("benchmark", choices=list(BENCHMARKS))
+    grid.add_argument("--reference-methods", action="store_true", help="the study's seven methods only")
+    grid.add_argument("--model", default="mlp")
+    grid.add_argument("rest", nargs=argparse.REMAINDER, help="further run_benchmark.py flags")
+    jobs = sub.add_parser("jobs")
+    jobs.add_argument("benchmark", choices=list(BENCHMARKS))
+    jobs.add_argument("rest", nargs=argparse.REMAINDER)
+    summary = sub.add_parser("summarize")
+    summary.add_argument("results_dir", type=Path)
+    summary.add_argument("--model", default="mlp")
+    args = parser.parse_args()
+
+    if args.command == "summarize":
+        summarize(args.results_dir, args.model)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.command == "grid":
+            extra = ["--model", args.model, *(["--methods", *REFERENCE_METHODS] if args.reference_methods else []), *args.rest]
+            seconds = timed_grid(args.benchmark, Path(tmp), extra)
+            print(f"\n{args.benchmark} grid {' '.join(extra)}: {seconds / 60:.1f} min wall time")
+            summarize(Path(tmp), args.model)
+        else:
+            extra = args.rest or ["--methods", "random", "--seeds", "2"]
+            one = timed_grid(args.benchmark, Path(tmp) / "1", ["--jobs", "1", *extra])
+            two = timed_grid(args.benchmark, Path(tmp) / "2", ["--jobs", "2", *extra])
+            print(f"\n{' '.join(extra)}: --jobs 1 {one:.1f} s, --jobs 2 {two:.1f} s, speed-up {one / two:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
