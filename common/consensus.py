@@ -39,8 +39,8 @@ def crowdlab_consensus(labels, member_pred_probs, num_classes, rng) -> np.ndarra
 
 
 def dawid_skene(labels, member_pred_probs, num_classes, rng) -> np.ndarray:
-    """Dawid & Skene (1979) EM, as implemented by crowd-kit; ignores the model. Examples whose
-    labels are all of one class keep it; crowd-kit's answer is used everywhere else."""
+    """Dawid & Skene (1979) EM over annotator confusion matrices, as implemented by crowd-kit;
+    it ignores the model's predictions."""
     import pandas as pd
     from crowdkit.aggregation import DawidSkene
 
