@@ -1,0 +1,406 @@
+"""Loading finished runs for analysis, per-method summary tables and the tidy export.
+
+Reads only the results layout of :mod:`common.results` (never the data set). One results folder
+``<results_dir>/<model>/`` or ``<results_dir>/<model>/consensus-<rule>/`` is one :class:`Group`,
+the unit of one table: its runs must share one configuration (benchmark, data settings, rounds,
+batch size, initial labels, folds), or loading refuses with the files that differ. Runs still in
+progress (arrays without their JSON) and seeds missing for some methods are tolerated and reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from common import stats
+from common.loop import METRICS
+from common.methods import METHODS
+from common.results import RunKey
+
+REPORT_FOLDER = "report"
+"""Where :mod:`common.report` writes, inside a results folder; never read as a model folder."""
+
+VARYING_CONFIG = ("method", "seed", "consensus", "ensemble")
+"""Configuration fields that may differ between the runs of one table; all others must agree."""
+
+SCORES = ("final_consensus_accuracy", "final_model_accuracy", "consensus_auc", "model_auc")
+"""Per-run summaries a table reports and that ranks and tests can use (higher is better)."""
+
+TIDY_COLUMNS = (
+    "benchmark", "model", "consensus_override", "method", "consensus", "seed", "round", "n_labels",
+    "consensus_accuracy", "model_accuracy", "num_new_examples", "label_distribution_entropy",
+)
+
+
+class MixedConfigurationError(ValueError):
+    """Runs of one table were made with different configurations."""
+
+
+@dataclass
+class MethodRuns:
+    """The finished runs of one method in a group, stacked by seed (seeds ascending)."""
+
+    method: str
+    consensus: str
+    seeds: np.ndarray
+    consensus_accuracy: np.ndarray
+    """(n_seeds, rounds), measured before each round's labels are added; so are the others."""
+    model_accuracy: np.ndarray
+    num_new_examples: np.ndarray
+    label_distribution_entropy: np.ndarray
+    n_labels: np.ndarray
+    """(n_seeds, rounds) labels collected when each round's metrics were measured."""
+    final_labels_per_example: np.ndarray
+    """(n_seeds, pool) labels per pool example at the last measurement."""
+
+    def score(self, name: str) -> np.ndarray:
+        """One value per seed for a name in :data:`SCORES`."""
+        if name == "final_consensus_accuracy":
+            return self.consensus_accuracy[:, -1]
+        if name == "final_model_accuracy":
+            return self.model_accuracy[:, -1]
+        if name == "consensus_auc":
+            return stats.auc(self.consensus_accuracy)
+        if name == "model_auc":
+            return stats.auc(self.model_accuracy)
+        raise ValueError(f"unknown score {name!r}; choose from: {', '.join(SCORES)}")
+
+
+@dataclass
+class Group:
+    """The runs of one table: one results folder (benchmark, model, consensus setting)."""
+
+    folder: Path
+    model: str
+    consensus_override: Optional[str]
+    config: dict
+    """The configuration shared by every run (without the fields in :data:`VARYING_CONFIG`)."""
+    methods: dict[str, MethodRuns]
+    """In registry order (the same order, and colours, in every figure)."""
+    incomplete: list[str] = field(default_factory=list)
+    """Runs found but not finished (still in progress, or interrupted), as file names."""
+    commits: dict[str, int] = field(default_factory=dict)
+    """Number of runs per git commit that produced them (from the runs' metadata)."""
+
+    @property
+    def benchmark(self) -> str:
+        return self.config.get("benchmark", "?")
+
+    @property
+    def title(self) -> str:
+        rule = f"consensus {self.consensus_override} for all" if self.consensus_override else "own consensus rules"
+        return f"{self.benchmark} / {self.model} ({rule})"
+
+    @property
+    def slug(self) -> str:
+        """A file-name prefix unique within one results folder."""
+        return self.model + (f"_consensus-{self.consensus_override}" if self.consensus_override else "")
+
+    @property
+    def all_seeds(self) -> list[int]:
+        return sorted({int(s) for runs in self.methods.values() for s in runs.seeds})
+
+    def short_methods(self) -> list[str]:
+        """Methods with fewer seeds than the group has (marked in tables and figures)."""
+        n = len(self.all_seeds)
+        return [name for name, runs in self.methods.items() if len(runs.seeds) < n]
+
+    def describe(self) -> str:
+        """What was found: methods, seeds, missing seeds and unfinished runs."""
+        seeds = self.all_seeds
+        lines = [f"{self.title}: {len(self.methods)} methods, {len(seeds)} seeds ({_ranges(seeds)}), "
+                 f"{self.config.get('rounds')} rounds of {self.config.get('batch_size')} labels, "
+                 f"{self.config.get('n_initial')} initially labeled, in {display_path(self.folder)}"]
+        for name in self.short_methods():
+            missing = sorted(set(seeds) - set(self.methods[name].seeds.tolist()))
+            lines.append(f"  {name}: {len(self.methods[name].seeds)} of {len(seeds)} seeds (missing {_ranges(missing)})")
+        if self.commits:
+            lines.append("  code: " + ", ".join(f"{c} ({n} runs)" for c, n in sorted(self.commits.items())))
+        if self.incomplete:
+            lines.append(f"  skipped {len(self.incomplete)} unfinished run(s): {'; '.join(self.incomplete)}")
+        return "\n".join(lines)
+
+    def curves(self, metric: str, method: str, relative_to: Optional[str] = None) -> np.ndarray:
+        """``(n_seeds, rounds)`` of a per-round metric; with ``relative_to``, the difference to that
+        method's curve of the same seed, over the seeds both have."""
+        runs = self.methods[method]
+        if relative_to is None:
+            return getattr(runs, metric)
+        reference = self.methods[relative_to]
+        common = np.intersect1d(runs.seeds, reference.seeds)
+        own = getattr(runs, metric)[np.searchsorted(runs.seeds, common)]
+        return own - getattr(reference, metric)[np.searchsorted(reference.seeds, common)]
+
+    def score_matrix(self, score: str, methods: Optional[Sequence[str]] = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """``(methods, seeds, matrix)``: ``score`` per common seed (rows) and method (columns),
+        over the seeds every listed method has (the pairing the rank and paired tests need)."""
+        names = list(methods) if methods is not None else list(self.methods)
+        common = sorted(set.intersection(*(set(self.methods[m].seeds.tolist()) for m in names))) if names else []
+        columns = []
+        for name in names:
+            runs = self.methods[name]
+            rows = np.searchsorted(runs.seeds, common)
+            columns.append(runs.score(score)[rows])
+        matrix = np.column_stack(columns) if columns else np.zeros((0, 0))
+        return names, np.array(common, dtype=int), matrix
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (for reports)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_results_dir(path: Path) -> Path:
+    """A benchmark folder's ``results/``, or ``path`` itself if it is a results folder."""
+    path = Path(path)
+    return path / "results" if (path / "results").is_dir() else path
+
+
+def load_results(results_dir: Path) -> list[Group]:
+    """Every group of finished runs under ``results_dir`` (a benchmark folder works too).
+
+    Raises :class:`MixedConfigurationError` if the runs of one folder differ in configuration.
+    """
+    results_dir = resolve_results_dir(results_dir)
+    if not results_dir.is_dir():
+        return []
+    groups = []
+    for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name != REPORT_FOLDER):
+        folders = [(model_dir, None)] + [
+            (p, p.name.removeprefix("consensus-"))
+            for p in sorted(model_dir.iterdir()) if p.is_dir() and p.name.startswith("consensus-")
+        ]
+        for folder, override in folders:
+            group = _load_group(results_dir, folder, model_dir.name, override)
+            if group is not None:
+                groups.append(group)
+    return groups
+
+
+def _load_group(results_dir: Path, folder: Path, model: str, override: Optional[str]) -> Optional[Group]:
+    runs: dict[str, list[tuple[dict, dict]]] = {}
+    incomplete: list[str] = []
+    commits: dict[str, int] = {}
+    for path in sorted(folder.glob("*.json")):
+        metadata = _read_json(path)
+        config = (metadata or {}).get("config")
+        if not isinstance(config, dict) or "method" not in config or "seed" not in config:
+            incomplete.append(f"{path.name} (unreadable, or without a configuration)")
+            continue
+        key = RunKey(model, config["method"], int(config["seed"]), override)
+        if key.metadata_path(results_dir) != path:
+            incomplete.append(f"{path.name} (its configuration names {key.metadata_path(results_dir).name})")
+            continue
+        if not all(key.array_path(results_dir, m).exists() for m in METRICS):
+            incomplete.append(f"{path.name} (arrays missing)")
+            continue
+        arrays = {m: np.load(key.array_path(results_dir, m)) for m in METRICS}
+        runs.setdefault(config["method"], []).append((config, arrays))
+        commit = str(metadata.get("git_commit", "unknown"))
+        commits[commit] = commits.get(commit, 0) + 1
+    finished_prefixes = {f"{c['method']}_{c['seed']}" for rs in runs.values() for c, _ in rs}
+    for path in sorted(folder.glob("checkpoints/*.npz")):  # see common.checkpoint
+        if path.stem not in finished_prefixes and not (folder / f"{path.stem}.json").exists():
+            incomplete.append(f"{path.stem} (checkpointed: in progress or interrupted)")
+    for path in sorted(folder.glob("*_consensus_accuracy_*.npy")):
+        method, seed = path.stem.rsplit("_consensus_accuracy_", 1)
+        prefix = f"{method}_{seed}"
+        if prefix not in finished_prefixes and not (folder / f"{prefix}.json").exists():
+            if not (folder / "checkpoints" / f"{prefix}.npz").exists():
+                incomplete.append(f"{prefix} (arrays without JSON: being written or interrupted)")
+    if not runs:
+        return None
+    shared = _shared_config(folder, runs)
+    order = [m for m in METHODS if m in runs] + sorted(m for m in runs if m not in METHODS)
+    methods = {name: _stack(name, runs[name]) for name in order}
+    return Group(folder, model, override, shared, methods, incomplete, commits)
+
+
+def _read_json(path: Path) -> Optional[dict]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _shared_config(folder: Path, runs: dict[str, list[tuple[dict, dict]]]) -> dict:
+    """The configuration common to all runs; raises naming the files if any field differs."""
+    files: dict[str, dict[str, list[str]]] = {}
+    for method_runs in runs.values():
+        for config, _ in method_runs:
+            name = f"{config['method']}_{config['seed']}.json"
+            for key, value in config.items():
+                if key not in VARYING_CONFIG:
+                    files.setdefault(key, {}).setdefault(json.dumps(value, sort_keys=True), []).append(name)
+    n_runs = sum(len(r) for r in runs.values())
+    problems = []
+    for key, by_value in files.items():
+        if len(by_value) > 1 or sum(len(f) for f in by_value.values()) < n_runs:
+            parts = [f"{value} in {_file_list(names)}" for value, names in sorted(by_value.items(), key=lambda kv: len(kv[1]))]
+            problems.append(f"{key}: " + "; ".join(parts))
+    if problems:
+        raise MixedConfigurationError(
+            f"runs in {folder} were made with different configurations and cannot share one table:\n  "
+            + "\n  ".join(problems)
+            + "\nmove one set to another --results-dir (or rerun it with --force)"
+        )
+    first_config = next(iter(runs.values()))[0][0]
+    return {k: v for k, v in first_config.items() if k not in VARYING_CONFIG}
+
+
+def _file_list(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(sorted(names)[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _ranges(seeds: Sequence[int]) -> str:
+    """``[0, 1, 2, 4]`` -> ``"0-2, 4"``."""
+    parts, seeds = [], sorted(seeds)
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ", ".join(parts) or "none"
+
+
+def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
+    runs = sorted(runs, key=lambda r: int(r[0]["seed"]))
+    stacked = {m: np.stack([arrays[m] for _, arrays in runs]) for m in METRICS}
+    return MethodRuns(
+        method=method,
+        consensus=runs[0][0].get("consensus", ""),
+        seeds=np.array([int(config["seed"]) for config, _ in runs]),
+        consensus_accuracy=stacked["consensus_accuracy"].astype(float),
+        model_accuracy=stacked["model_accuracy"].astype(float),
+        num_new_examples=stacked["num_new_examples"].astype(int),
+        label_distribution_entropy=stacked["label_distribution_entropy"].astype(float),
+        n_labels=stacked["labels_per_example"].sum(axis=2),
+        final_labels_per_example=stacked["labels_per_example"][:, -1],
+    )
+
+
+def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", reference: str = "random") -> pd.DataFrame:
+    """One row per method: mean and std over its seeds of every score in :data:`SCORES`, average
+    rank (by ``rank_by``, over the seeds all methods share), labels needed to reach
+    ``reference``'s final mean consensus accuracy, and paired Wilcoxon tests (Holm) of
+    ``rank_by`` against ``reference`` and against the best method."""
+    names = list(group.methods)
+    rows = {}
+    for name, runs in group.methods.items():
+        row = {"method": name, "consensus": runs.consensus, "seeds": len(runs.seeds)}
+        for score in SCORES:
+            row[f"{score}_mean"], row[f"{score}_std"] = stats.mean_std(runs.score(score))
+        rows[name] = row
+
+    _, common, matrix = group.score_matrix(rank_by)
+    ranks = stats.average_ranks(matrix) if len(common) else np.full(len(names), np.nan)
+    for name, rank in zip(names, ranks):
+        rows[name]["average_rank"] = rank
+        rows[name]["rank_seeds"] = len(common)
+
+    target = group.methods[reference].consensus_accuracy.mean(axis=0)[-1] if reference in group.methods else None
+    for name, runs in group.methods.items():
+        reached = None if target is None else stats.labels_to_reach(
+            runs.consensus_accuracy.mean(axis=0), runs.n_labels.mean(axis=0), target
+        )
+        rows[name]["labels_to_reach_reference"] = np.nan if reached is None else reached
+
+    best = names[int(np.argmax([rows[n][f"{rank_by}_mean"] for n in names]))]
+    for label, ref in (("reference", reference), ("best", best)):
+        for name in names:
+            rows[name].update({f"vs_{label}": ref, f"vs_{label}_mean_difference": np.nan, f"vs_{label}_wins": 0,
+                               f"vs_{label}_losses": 0, f"vs_{label}_p": np.nan, f"vs_{label}_p_holm": np.nan,
+                               f"vs_{label}_seeds": 0, f"vs_{label}_note": ""})
+        if ref not in group.methods:
+            continue
+        differences = {}
+        for name in names:
+            if name != ref:
+                _, _, pair = group.score_matrix(rank_by, [name, ref])
+                differences[name] = pair[:, 0] - pair[:, 1]
+        for test in stats.paired_tests(differences, ref):
+            rows[test.method].update({
+                f"vs_{label}_mean_difference": test.mean_difference, f"vs_{label}_wins": test.wins,
+                f"vs_{label}_losses": test.losses, f"vs_{label}_p": test.p_value,
+                f"vs_{label}_p_holm": test.p_holm, f"vs_{label}_seeds": test.n_seeds, f"vs_{label}_note": test.note,
+            })
+
+    table = pd.DataFrame(list(rows.values()))
+    table.insert(0, "benchmark", group.benchmark)
+    table.insert(1, "model", group.model)
+    table.insert(2, "consensus_override", group.consensus_override or "")
+    table["rank_by"] = rank_by
+    return table
+
+
+def rank_blocks(groups: Sequence[Group], score: str) -> tuple[list[str], np.ndarray]:
+    """``(methods, matrix)`` for ranks across tables: one row per (group, seed) block, over the
+    methods every group has and, within each group, the seeds all those methods share."""
+    if not groups:
+        return [], np.zeros((0, 0))
+    shared = set.intersection(*(set(g.methods) for g in groups))
+    names = [m for m in groups[0].methods if m in shared]
+    blocks = [group.score_matrix(score, names)[2] for group in groups] if names else []
+    matrix = np.concatenate(blocks) if blocks else np.zeros((0, 0))
+    return names, matrix
+
+
+def tidy_table(groups: Sequence[Group]) -> pd.DataFrame:
+    """One row per run and round, columns :data:`TIDY_COLUMNS` (concatenate tables from several
+    machines or benchmarks with ``pd.concat``)."""
+    frames = []
+    for group in groups:
+        for runs in group.methods.values():
+            n_seeds, rounds = runs.consensus_accuracy.shape
+            frames.append(pd.DataFrame({
+                "benchmark": group.benchmark,
+                "model": group.model,
+                "consensus_override": group.consensus_override or "",
+                "method": runs.method,
+                "consensus": runs.consensus,
+                "seed": np.repeat(runs.seeds, rounds),
+                "round": np.tile(np.arange(rounds), n_seeds),
+                "n_labels": runs.n_labels.ravel(),
+                "consensus_accuracy": runs.consensus_accuracy.ravel(),
+                "model_accuracy": runs.model_accuracy.ravel(),
+                "num_new_examples": runs.num_new_examples.ravel(),
+                "label_distribution_entropy": runs.label_distribution_entropy.ravel(),
+            }))
+    if not frames:
+        return pd.DataFrame({column: [] for column in TIDY_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[list(TIDY_COLUMNS)]
+
+
+def write_tidy(table: pd.DataFrame, path: Path) -> Path:
+    """Write a tidy table as CSV, or as Parquet if ``path`` ends in ``.parquet`` (needs pyarrow)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
+    return path
+
+
+def read_tidy(path: Path) -> pd.DataFrame:
+    """Read a table written by :func:`write_tidy` back with its column types."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    text_columns = ("benchmark", "model", "consensus_override", "method", "consensus")
+    table = pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=False)
+    for column in ("consensus_accuracy", "model_accuracy", "label_distribution_entropy"):
+        table[column] = pd.to_numeric(table[column])
+    return table

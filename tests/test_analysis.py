@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common import analysis
+from common.results import RunKey, write_run
+
+ROUNDS, BATCH, N_INITIAL, POOL = 4, 5, 10, 30
+
+
+def fake_config(method: str, seed: int, rounds: int = ROUNDS, consensus: str = "majority") -> dict:
+    return {
+        "benchmark": "fake", "dataset": {"size": POOL}, "model": "mlp", "ensemble": None,
+        "method": method, "consensus": consensus, "seed": seed, "rounds": rounds,
+        "batch_size": BATCH, "n_initial": N_INITIAL, "folds": 3,
+    }
+
+
+def fake_arrays(offset: float, seed: int, new_per_round: int, rounds: int = ROUNDS) -> dict[str, np.ndarray]:
+    """A consistent run: ``N_INITIAL`` examples with one label each, then ``BATCH`` labels per
+    round of which ``new_per_round`` go to unlabeled examples and the rest to relabeling."""
+    counts = np.zeros(POOL, dtype=int)
+    counts[:N_INITIAL] = 1
+    labels_per_example = np.zeros((rounds, POOL), dtype=int)
+    for r in range(rounds):
+        labels_per_example[r] = counts
+        first_new = np.count_nonzero(counts)
+        counts[first_new:first_new + new_per_round] += 1
+        counts[: BATCH - new_per_round] += 1
+    rounds_index = np.arange(rounds)
+    return {
+        "consensus_accuracy": np.minimum(0.6 + 0.05 * rounds_index + offset + 0.01 * seed, 1.0),
+        "model_accuracy": np.minimum(0.5 + 0.04 * rounds_index + offset / 2 + 0.02 * seed, 1.0),
+        "num_new_examples": np.full(rounds, new_per_round),
+        "label_distribution_entropy": np.full(rounds, 0.9),
+        "labels_per_example": labels_per_example,
+    }
+
+
+def write_fake_runs(
+    results_dir: Path,
+    offsets: Optional[dict[str, float]] = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    consensus_override: Optional[str] = None,
+) -> None:
+    """Finished runs of each method in ``offsets`` (its accuracy offset) for every seed."""
+    offsets = offsets or {"random": 0.0, "entropy": -0.02, "activelab": 0.1}
+    for method, offset in offsets.items():
+        for seed in seeds:
+            key = RunKey("mlp", method, seed, consensus_override)
+            new = 2 if method == "activelab" else 4
+            config = fake_config(method, seed, consensus=consensus_override or "majority")
+            write_run(results_dir, key, fake_arrays(offset, seed, new), {"config": config})
+
+
+def test_loads_groups_in_registry_order_with_labels_collected(tmp_path):
+    write_fake_runs(tmp_path)
+    (group,) = analysis.load_results(tmp_path)
+    assert list(group.methods) == ["random", "entropy", "activelab"]  # common.methods order
+    assert group.benchmark == "fake" and group.model == "mlp" and group.consensus_override is None
+    assert group.all_seeds == [0, 1, 2] and group.short_methods() == [] and group.incomplete == []
+    runs = group.methods["activelab"]
+    np.testing.assert_array_equal(runs.seeds, [0, 1, 2])
+    expected = N_INITIAL + BATCH * np.arange(ROUNDS)  # every round adds BATCH labels
+    np.testing.assert_array_equal(runs.n_labels, np.tile(expected, (3, 1)))
+    np.testing.assert_allclose(runs.consensus_accuracy[1], 0.6 + 0.05 * np.arange(ROUNDS) + 0.1 + 0.01)
+    assert "config" not in group.config and group.config["rounds"] == ROUNDS and "seed" not in group.config
+    assert group.commits == {"unknown": 9}
+
+
+def test_benchmark_folder_resolves_to_its_results(tmp_path):
+    write_fake_runs(tmp_path / "results")
+    (group,) = analysis.load_results(tmp_path)
+    assert group.folder == tmp_path / "results" / "mlp"
+
+
+def test_missing_folder_and_report_folder_are_not_groups(tmp_path):
+    assert analysis.load_results(tmp_path / "nothing-here") == []
+    write_fake_runs(tmp_path)
+    (tmp_path / analysis.REPORT_FOLDER).mkdir()
+    (tmp_path / analysis.REPORT_FOLDER / "x.json").write_text("{}")
+    assert len(analysis.load_results(tmp_path)) == 1
+
+
+def test_runs_in_progress_are_skipped_and_reported(tmp_path):
+    write_fake_runs(tmp_path)
+    RunKey("mlp", "entropy", 2).metadata_path(tmp_path).unlink()  # arrays written, JSON not yet
+    (group,) = analysis.load_results(tmp_path)
+    np.testing.assert_array_equal(group.methods["entropy"].seeds, [0, 1])
+    assert group.short_methods() == ["entropy"]
+    assert group.incomplete == ["entropy_2 (arrays without JSON: being written or interrupted)"]
+    text = group.describe()
+    assert "entropy: 2 of 3 seeds (missing 2)" in text and "entropy_2 (arrays without JSON" in text
+
+
+def test_checkpointed_runs_are_reported_in_progress(tmp_path):
+    write_fake_runs(tmp_path)
+    checkpoint = tmp_path / "mlp" / "checkpoints" / "activelab_3.npz"  # see common.checkpoint
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"")
+    (group,) = analysis.load_results(tmp_path)
+    assert group.all_seeds == [0, 1, 2]
+    assert group.incomplete == ["activelab_3 (checkpointed: in progress or interrupted)"]
+
+
+def test_json_without_arrays_is_skipped(tmp_path):
+    write_fake_runs(tmp_path)
+    RunKey("mlp", "random", 1).array_path(tmp_path, "model_accuracy").unlink()
+    (group,) = analysis.load_results(tmp_path)
+    np.testing.assert_array_equal(group.methods["random"].seeds, [0, 2])
+    assert any(item.startswith("random_1.json") for item in group.incomplete)
+
+
+def test_mixed_configurations_are_refused_naming_the_files(tmp_path):
+    write_fake_runs(tmp_path)
+    key = RunKey("mlp", "entropy", 1)
+    write_run(tmp_path, key, fake_arrays(0.0, 1, 3, rounds=6), {"config": fake_config("entropy", 1, rounds=6)})
+    with pytest.raises(analysis.MixedConfigurationError) as error:
+        analysis.load_results(tmp_path)
+    message = str(error.value)
+    assert "rounds" in message and "entropy_1.json" in message and "random_0.json" in message
+    assert str(tmp_path / "mlp") in message
+
+
+def test_consensus_override_is_its_own_group(tmp_path):
+    write_fake_runs(tmp_path)
+    write_fake_runs(tmp_path, {"random": 0.0, "activelab": 0.05}, consensus_override="crowdlab")
+    default, override = analysis.load_results(tmp_path)
+    assert default.consensus_override is None and override.consensus_override == "crowdlab"
+    assert list(override.methods) == ["random", "activelab"]
+    assert override.methods["random"].consensus == "crowdlab"
+    assert override.slug == "mlp_consensus-crowdlab"
+
+
+def test_score_matrix_pairs_runs_by_common_seeds(tmp_path):
+    write_fake_runs(tmp_path, {"random": 0.0}, seeds=(0, 1, 2))
+    write_fake_runs(tmp_path, {"activelab": 0.1}, seeds=(1, 2))
+    (group,) = analysis.load_results(tmp_path)
+    names, seeds, matrix = group.score_matrix("final_consensus_accuracy")
+    assert names == ["random", "activelab"]
+    np.testing.assert_array_equal(seeds, [1, 2])
+    last = ROUNDS - 1
+    expected = np.array([[0.6 + 0.05 * last + 0.01 * s + o for o in (0.0, 0.1)] for s in (1, 2)])
+    np.testing.assert_allclose(matrix, expected)
+
+
+def test_curves_relative_to_a_method_are_paired_by_seed(tmp_path):
+    write_fake_runs(tmp_path, {"random": 0.0}, seeds=(0, 1, 2))
+    write_fake_runs(tmp_path, {"activelab": 0.1}, seeds=(1, 2))
+    (group,) = analysis.load_results(tmp_path)
+    np.testing.assert_array_equal(group.curves("model_accuracy", "random"), group.methods["random"].model_accuracy)
+    difference = group.curves("consensus_accuracy", "activelab", relative_to="random")
+    np.testing.assert_allclose(difference, np.full((2, ROUNDS), 0.1))
+
+
+def test_summary_table_means_ranks_and_label_efficiency(tmp_path):
+    write_fake_runs(tmp_path)
+    (group,) = analysis.load_results(tmp_path)
+    table = analysis.summary_table(group).set_index("method")
+    last = ROUNDS - 1
+    finals = 0.6 + 0.05 * last + 0.01 * np.arange(3)
+    assert table.loc["random", "final_consensus_accuracy_mean"] == pytest.approx(finals.mean())
+    assert table.loc["random", "final_consensus_accuracy_std"] == pytest.approx(np.std(finals, ddof=1))
+    auc = np.mean(0.6 + 0.05 * np.arange(ROUNDS)) + 0.01 * np.arange(3)
+    assert table.loc["random", "consensus_auc_mean"] == pytest.approx(auc.mean())
+    # activelab is always best, entropy always worst
+    assert table["average_rank"].to_dict() == {"random": 2.0, "entropy": 3.0, "activelab": 1.0}
+    # random's final mean is 0.6 + 0.15 + 0.01; activelab (+0.1) is there at round 1 (0.65 + 0.1 + 0.01)
+    assert table.loc["activelab", "labels_to_reach_reference"] == N_INITIAL + BATCH * 1
+    assert table.loc["random", "labels_to_reach_reference"] == N_INITIAL + BATCH * last
+    assert np.isnan(table.loc["entropy", "labels_to_reach_reference"])
+    # 3 seeds: too few for the Wilcoxon test
+    assert np.isnan(table.loc["entropy", "vs_reference_p"]) and "too few seeds" in table.loc["entropy", "vs_reference_note"]
+    assert table.loc["random", "vs_best"] == "activelab"
+    assert table.loc["entropy", "vs_best_mean_difference"] == pytest.approx(-0.12)
+
+
+def test_rank_blocks_stack_seeds_of_every_group_over_shared_methods(tmp_path):
+    write_fake_runs(tmp_path / "a")
+    write_fake_runs(tmp_path / "b", {"random": 0.0, "activelab": -0.1}, seeds=(0, 1))
+    groups = analysis.load_results(tmp_path / "a") + analysis.load_results(tmp_path / "b")
+    names, matrix = analysis.rank_blocks(groups, "final_consensus_accuracy")
+    assert names == ["random", "activelab"]
+    assert matrix.shape == (5, 2)
+    assert np.all(matrix[:3, 1] > matrix[:3, 0]) and np.all(matrix[3:, 1] < matrix[3:, 0])
+
+
+def test_tidy_table_has_one_row_per_run_and_round(tmp_path):
+    write_fake_runs(tmp_path)
+    groups = analysis.load_results(tmp_path)
+    table = analysis.tidy_table(groups)
+    assert list(table.columns) == list(analysis.TIDY_COLUMNS)
+    assert len(table) == 3 * 3 * ROUNDS
+    row = table[(table.method == "activelab") & (table.seed == 2) & (table["round"] == 3)].iloc[0]
+    arrays = fake_arrays(0.1, 2, 2)
+    assert row.consensus_accuracy == pytest.approx(arrays["consensus_accuracy"][3])
+    assert row.model_accuracy == pytest.approx(arrays["model_accuracy"][3])
+    assert row.n_labels == arrays["labels_per_example"][3].sum()
+    assert row.num_new_examples == 2 and row.benchmark == "fake" and row.consensus == "majority"
+    assert row.consensus_override == ""
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_tidy_export_round_trip(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    write_fake_runs(tmp_path / "results")
+    write_fake_runs(tmp_path / "results", {"random": 0.0}, consensus_override="crowdlab")
+    table = analysis.tidy_table(analysis.load_results(tmp_path / "results"))
+    path = analysis.write_tidy(table, tmp_path / f"runs{suffix}")
+    pd.testing.assert_frame_equal(analysis.read_tidy(path), table, check_dtype=False)
+    back = analysis.read_tidy(path)
+    assert set(back.consensus_override) == {"", "crowdlab"}
+    assert back["seed"].dtype.kind == "i" and back["consensus_accuracy"].dtype.kind == "f"
