@@ -1,5 +1,6 @@
 """The table printed at the end of a benchmark run: per method, final accuracies and the area
-under the consensus-accuracy curve, mean ± std over the seeds found on disk."""
+under the consensus-accuracy curve, mean ± sample std over the seeds found on disk (the full
+analysis, with figures and tests, is ``python -m common.report``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from common import stats
 from common.results import RunKey, load_run
 
 
@@ -27,13 +29,13 @@ def summarize(results_dir: Path, specs: Sequence) -> list[dict]:
             continue
         consensus = np.array([r["consensus_accuracy"][-1] for r in runs])
         model = np.array([r["model_accuracy"][-1] for r in runs])
-        area = np.array([r["consensus_accuracy"].mean() for r in runs])
+        area = stats.auc(np.array([r["consensus_accuracy"] for r in runs]))
         summary.append({
             "method": row["method"],
             "seeds": len(runs),
-            "final_consensus_accuracy": (consensus.mean(), consensus.std()),
-            "final_model_accuracy": (model.mean(), model.std()),
-            "consensus_auc": (area.mean(), area.std()),
+            "final_consensus_accuracy": stats.mean_std(consensus),
+            "final_model_accuracy": stats.mean_std(model),
+            "consensus_auc": stats.mean_std(area),
         })
     return summary
 
@@ -46,9 +48,9 @@ def format_summary(rows: list[dict]) -> str:
             lines.append(f"{row['method']:<26}{0:>6}  {'(no finished runs)':>20}")
             continue
         cells = [
-            f"{mean:.3f} ± {std:.3f}"
+            f"{mean:.3f}" if np.isnan(std) else f"{mean:.3f} ± {std:.3f}"
             for mean, std in (row["final_consensus_accuracy"], row["final_model_accuracy"], row["consensus_auc"])
         ]
         lines.append(f"{row['method']:<26}{row['seeds']:>6}  {cells[0]:>20}  {cells[1]:>17}  {cells[2]:>15}")
-    lines.append("consensus AUC: mean consensus-label accuracy over rounds; ± is the std over seeds")
+    lines.append("consensus AUC: mean consensus-label accuracy over rounds; ± is the sample std (ddof=1) over seeds")
     return "\n".join(lines)
