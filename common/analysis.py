@@ -162,7 +162,8 @@ def display_path(path: Path) -> str:
 def resolve_results_dir(path: Path) -> Path:
     """A benchmark folder's ``results/``, or ``path`` itself if it is a results folder."""
     path = Path(path)
-    return path / "results" if (path / "results").is_dir() else path
+    is_benchmark = any((path / name).exists() for name in ("results", "run_benchmark.py", "plot_results.ipynb"))
+    return path / "results" if is_benchmark else path
 
 
 def load_results(results_dir: Path) -> list[Group]:

@@ -79,6 +79,12 @@ def test_benchmark_folder_resolves_to_its_results(tmp_path):
     assert group.folder == tmp_path / "results" / "mlp"
 
 
+def test_benchmark_folder_without_results_resolves_to_results(tmp_path):
+    (tmp_path / "run_benchmark.py").write_text("")
+    assert analysis.resolve_results_dir(tmp_path) == tmp_path / "results"
+    assert analysis.load_results(tmp_path) == []
+
+
 def test_missing_folder_and_report_folder_are_not_groups(tmp_path):
     assert analysis.load_results(tmp_path / "nothing-here") == []
     write_fake_runs(tmp_path)
