@@ -8,6 +8,7 @@ label each from an annotator who has not labeled that example; (5) the metrics a
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -42,6 +43,23 @@ class RunResult:
     phase_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
 
+@dataclass
+class LoopState:
+    """Everything one round hands to the next: restoring it resumes a run bit-identically.
+
+    ``labels`` is the collected label matrix, ``previous_predictions`` the last round's pool
+    predictions ``(P, n_pool, K)`` (None before round 0), ``rng_state`` the run generator's
+    ``bit_generator.state``, and ``result`` the metrics and timings of rounds ``0..next_round-1``.
+    Model seeds need no state: they are derived from (seed, round, member, fold).
+    """
+
+    next_round: int
+    labels: np.ndarray
+    previous_predictions: Optional[np.ndarray]
+    rng_state: dict
+    result: RunResult
+
+
 @dataclass(frozen=True)
 class LoopSettings:
     rounds: int
@@ -58,24 +76,28 @@ def run_rounds(
     settings: LoopSettings,
     seed: int,
     on_round: Optional[Callable[[int], None]] = None,
+    resume_from: Optional[LoopState] = None,
+    on_state: Optional[Callable[[LoopState], None]] = None,
 ) -> RunResult:
-    """Run ``settings.rounds`` rounds; ``models`` holds one factory, or the ensemble's members."""
+    """Run ``settings.rounds`` rounds; ``models`` holds one factory, or the ensemble's members.
+
+    ``resume_from`` resumes from a state that ``on_state`` was given by a run with the same problem,
+    method, models, settings and seed; the result is bit-identical to an uninterrupted run.
+    ``on_state`` is called after every round, before ``on_round``, with the live state (valid only
+    during the call: the next round changes its arrays in place).
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     oracle = Oracle(problem.hidden_labels)
-    labels = problem.initial_labels.copy()
     num_classes = problem.num_classes
-    n_pool, rounds = len(labels), settings.rounds
-    metrics = {
-        "consensus_accuracy": np.zeros(rounds),
-        "model_accuracy": np.zeros(rounds),
-        "num_new_examples": np.zeros(rounds, dtype=int),
-        "label_distribution_entropy": np.zeros(rounds),
-        "labels_per_example": np.zeros((rounds, n_pool), dtype=int),
-    }
-    result = RunResult(metrics, [])
-    previous_predictions: Optional[np.ndarray] = None  # (P, n_pool, K)
+    rounds = settings.rounds
+    state = _initial_state(problem, rounds, rng) if resume_from is None else resume_from
+    rng.bit_generator.state = state.rng_state
+    labels = state.labels.copy()
+    result = copy.deepcopy(state.result)
+    metrics = result.metrics
+    previous_predictions = state.previous_predictions  # (P, n_pool, K)
 
-    for round_index in range(rounds):
+    for round_index in range(state.next_round, rounds):
         start = clock = time.perf_counter()
 
         def lap(phase: str) -> None:
@@ -127,9 +149,24 @@ def run_rounds(
         lap("metrics")
 
         result.round_seconds.append(time.perf_counter() - start)
+        if on_state is not None:
+            on_state(LoopState(round_index + 1, labels, previous_predictions, rng.bit_generator.state, result))
         if on_round is not None:
             on_round(round_index)
     return result
+
+
+def _initial_state(problem: Problem, rounds: int, rng: np.random.Generator) -> LoopState:
+    """The state before round 0: the initial labels and zeroed metrics."""
+    n_pool = len(problem.initial_labels)
+    metrics = {
+        "consensus_accuracy": np.zeros(rounds),
+        "model_accuracy": np.zeros(rounds),
+        "num_new_examples": np.zeros(rounds, dtype=int),
+        "label_distribution_entropy": np.zeros(rounds),
+        "labels_per_example": np.zeros((rounds, n_pool), dtype=int),
+    }
+    return LoopState(0, problem.initial_labels, None, rng.bit_generator.state, RunResult(metrics, []))
 
 
 def _fit_members(problem, models, labeled, consensus, folds, seed, round_index):

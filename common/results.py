@@ -9,6 +9,10 @@ go to ``<results_dir>/<model>/consensus-<rule>/``)::
 The JSON file is written last: a run is finished exactly when its JSON exists, names the same
 configuration and all its arrays are there. Every file is written to a temporary name and renamed,
 so an interrupted run leaves nothing that looks finished.
+
+While a run is unfinished, the process computing it keeps its last finished round in
+``<folder>/checkpoints/<method>_<seed>.npz`` (see :mod:`common.checkpoint`); it is removed when the
+run finishes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Callable, Optional
 
 import numpy as np
 
@@ -43,12 +47,16 @@ class RunKey:
     def metadata_path(self, results_dir: Path) -> Path:
         return self.folder(results_dir) / f"{self.method}_{self.seed}.json"
 
+    def checkpoint_path(self, results_dir: Path) -> Path:
+        return self.folder(results_dir) / "checkpoints" / f"{self.method}_{self.seed}.npz"
+
 
 class ConflictingResultError(RuntimeError):
     """A finished run with the same name but another configuration is already on disk."""
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write ``path`` through ``write(stream)`` into a temporary file, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -63,9 +71,9 @@ def _atomic_write(path: Path, write) -> None:
 def write_run(results_dir: Path, key: RunKey, arrays: dict[str, np.ndarray], metadata: dict) -> None:
     """Write a run's arrays, then its metadata (which marks it finished)."""
     for metric in METRICS:
-        _atomic_write(key.array_path(results_dir, metric), lambda s, a=arrays[metric]: np.save(s, a))
+        atomic_write(key.array_path(results_dir, metric), lambda s, a=arrays[metric]: np.save(s, a))
     text = json.dumps(metadata, indent=2, sort_keys=True).encode()
-    _atomic_write(key.metadata_path(results_dir), lambda s: s.write(text))
+    atomic_write(key.metadata_path(results_dir), lambda s: s.write(text))
 
 
 def read_metadata(results_dir: Path, key: RunKey) -> Optional[dict]:

@@ -2,7 +2,9 @@
 
 Every (method, seed) pair is one run, the unit of work: :func:`execute_run` computes it from its
 configuration alone (in this process or a worker) and returns its arrays; only the parent writes
-files, atomically, so a grid can be interrupted and rerun to complete what is missing.
+results, atomically, so a grid can be interrupted and rerun to complete what is missing. A run
+also checkpoints every round (:mod:`common.checkpoint`), so an interrupted run resumes from its
+last finished round.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import traceback
 from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
 from common.benchmarks import Benchmark
+from common.checkpoint import RunCheckpoint, remove_empty_checkpoint_folders
 from common.consensus import CONSENSUS_RULES
 from common.data import DATA_DIR_ENV, DataError, resolve_data_dir
 from common.loop import BudgetError, LoopSettings, run_rounds
@@ -90,23 +93,41 @@ def _problem(spec: RunSpec, data_dir: Path) -> Problem:
     return _PROBLEMS[key]
 
 
-def execute_run(spec: RunSpec, data_dir: Path) -> dict[str, Any]:
-    """Compute one run with one BLAS/torch thread; returns its arrays and metadata (or an error)."""
+def execute_run(
+    spec: RunSpec,
+    data_dir: Optional[Path],
+    results_dir: Optional[Path] = None,
+    resume: bool = True,
+    on_round: Optional[Callable[[int], None]] = None,
+) -> dict[str, Any]:
+    """Compute one run with one BLAS/torch thread; returns its arrays and metadata (or an error).
+
+    ``data_dir`` None means this process's default (``resolve_data_dir``). With ``results_dir``,
+    the run checkpoints every round there (the only file it writes), starts from a checkpoint of
+    the same configuration if ``resume``, and removes its checkpoint when it finishes.
+    ``on_round(round_index)`` is called after each round's checkpoint (a hook for tests).
+    """
     from threadpoolctl import threadpool_limits
 
     started = time.time()
+    checkpoint = None if results_dir is None else RunCheckpoint(results_dir, spec.key, spec.config())
     try:
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         with threadpool_limits(limits=1):
-            problem = _problem(spec, data_dir)
+            problem = _problem(spec, resolve_data_dir(data_dir))
             result = run_rounds(
                 problem,
                 spec.method,
                 spec.benchmark.members(spec.model, spec.method.ensemble),
                 LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus),
                 spec.seed,
+                on_round=on_round,
+                resume_from=checkpoint.load() if checkpoint is not None and resume else None,
+                on_state=None if checkpoint is None else checkpoint.save,
             )
+        if checkpoint is not None:
+            checkpoint.remove()
     except (DataError, BudgetError) as error:
         return {"spec": spec, "error": str(error)}
     except Exception:
@@ -194,7 +215,8 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else a user cache directory)")
     parser.add_argument("--results-dir", type=Path,
                         help=f"where results go (default: {benchmark.name}/results)")
-    parser.add_argument("--force", action="store_true", help="redo runs that are already finished")
+    parser.add_argument("--force", action="store_true",
+                        help="redo runs that are already finished (and ignore checkpoints)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke configuration: {QUICK_SEEDS} seeds, {QUICK_ROUNDS} rounds")
     return parser
@@ -254,17 +276,23 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
     return args, specs
 
 
-def _results(specs: list[RunSpec], data_dir: Path, jobs: int) -> Iterable[dict[str, Any]]:
+def _results(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int, resume: bool) -> Iterable[dict[str, Any]]:
     if jobs == 1 or len(specs) == 1:
-        return (execute_run(spec, data_dir) for spec in specs)
+        return (execute_run(spec, data_dir, results_dir, resume) for spec in specs)
     from joblib import Parallel, delayed
 
     return Parallel(n_jobs=min(jobs, len(specs)), return_as="generator_unordered")(
-        delayed(execute_run)(spec, data_dir) for spec in specs
+        delayed(execute_run)(spec, data_dir, results_dir, resume) for spec in specs
     )
 
 
-def run_grid(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int, force: bool) -> list[str]:
+def run_grid(
+    specs: list[RunSpec],
+    data_dir: Path,
+    results_dir: Path,
+    jobs: int,
+    force: bool,
+) -> list[str]:
     """Run every unfinished spec and write its results; returns the failures' messages."""
     from tqdm import tqdm
 
@@ -281,10 +309,11 @@ def run_grid(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int,
     candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
     if first.batch_size > candidates:
         raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
+    outcomes = _results(pending, data_dir, results_dir, jobs, resume=not force)
     environment = environment_metadata()
     failures = []
     bar = tqdm(total=len(pending), unit="run", desc=first.benchmark.name, dynamic_ncols=True)
-    for outcome in _results(pending, data_dir, jobs):
+    for outcome in outcomes:
         spec = outcome["spec"]
         if "error" in outcome:
             message = f"run failed: {spec.method.name} seed {spec.seed} ({spec.model}): {outcome['error'].strip()}"
@@ -294,6 +323,7 @@ def run_grid(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int,
             write_run(results_dir, spec.key, outcome["arrays"], {**outcome["metadata"], **environment})
         bar.update()
     bar.close()
+    remove_empty_checkpoint_folders(results_dir, [spec.key for spec in pending])
     return failures
 
 
@@ -311,7 +341,8 @@ def main(benchmark: Benchmark, argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished runs are saved; rerun the same command to complete the rest", file=sys.stderr)
+        print("interrupted: finished runs are saved and unfinished ones checkpointed; rerun the same "
+              "command to complete the rest", file=sys.stderr)
         return 130
     print(format_summary(summarize(args.results_dir, specs)))
     if failures:
