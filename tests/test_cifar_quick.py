@@ -1,0 +1,56 @@
+"""A --quick run of cifar-10h/run_benchmark.py on the real data of the data directory.
+
+The k-means features of each split are cached (see common/features.py), so the first run of this
+test computes them (about a minute per seed) and later runs load them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common.data import DATA_DIR_ENV
+from common.results import RunKey
+from tests.conftest import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "cifar-10h" / "run_benchmark.py"
+
+
+@pytest.fixture
+def cifar_data_dir() -> Path:
+    path = Path(os.environ.get(DATA_DIR_ENV) or REPO_ROOT.parent / "shared" / "data")
+    if not (path / "cifar-10h" / "cifar10h-counts.npy").exists():
+        pytest.skip(f"no CIFAR-10H data in {path}; set {DATA_DIR_ENV}")
+    return path
+
+
+def test_quick_run_on_the_real_data(cifar_data_dir, tmp_path):
+    methods = ["random", "activelab", "activelab_ensemble"]
+    command = [sys.executable, str(SCRIPT), "--quick", "--jobs", "2", "--methods", *methods,
+               "--data-dir", str(cifar_data_dir), "--results-dir", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    for method in methods:
+        for seed in (0, 1):
+            key = RunKey("kmeans-logreg", method, seed)
+            consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
+            model = np.load(key.array_path(tmp_path, "model_accuracy"))
+            assert consensus.shape == (3,) and abs(consensus[0] - 0.82) < 0.02
+            assert np.all(model > 0.4)
+            problem = json.loads(key.metadata_path(tmp_path).read_text())["problem"]
+            assert problem["annotator_identity"] == "simulated"
+            assert abs(problem["initial_consensus_accuracy"] - 0.82) < 0.01
+    assert "activelab_ensemble" in done.stdout and "±" in done.stdout
+
+
+def test_a_bad_dataset_flag_is_one_line(tmp_path):
+    command = [sys.executable, str(SCRIPT), "--initial-accuracy", "1.5", "--results-dir", str(tmp_path / "r")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--initial-accuracy" in done.stderr
+    assert not (tmp_path / "r").exists()
