@@ -1,10 +1,10 @@
 """The grid of runs for one benchmark: command line, parallel workers, resume, summary.
 
 Every (method, seed) pair is one run, the unit of work: :func:`execute_run` computes it from its
-configuration alone (in this process or a worker) and returns its arrays; only the parent writes
-results, atomically, so a grid can be interrupted and rerun to complete what is missing. A run
-also checkpoints every round (:mod:`common.checkpoint`), so an interrupted run resumes from its
-last finished round.
+configuration alone (in this process, a local worker, or a dask worker with ``--scheduler``, see
+:mod:`common.distributed`) and returns its arrays; only the parent writes results, atomically, so a
+grid can be interrupted and rerun to complete what is missing. A run also checkpoints every round
+(:mod:`common.checkpoint`), so an interrupted run resumes from its last finished round.
 """
 
 from __future__ import annotations
@@ -217,6 +217,9 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
                         help=f"where results go (default: {benchmark.name}/results)")
     parser.add_argument("--force", action="store_true",
                         help="redo runs that are already finished (and ignore checkpoints)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on the dask.distributed cluster whose scheduler is at ADDRESS "
+                        "(tcp://HOST:8786) instead of --jobs local processes")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke configuration: {QUICK_SEEDS} seeds, {QUICK_ROUNDS} rounds")
     return parser
@@ -266,6 +269,8 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
             f"{capacity} the annotators can give; lower either"
         )
     args.results_dir = args.results_dir or PROJECT_ROOT / benchmark.name / "results"
+    # On a cluster, workers without --data-dir resolve their own default (environment, cache dir).
+    args.worker_data_dir = Path(args.data_dir) if args.data_dir else None
     args.data_dir = resolve_data_dir(args.data_dir)
     specs = [
         RunSpec(benchmark, method, args.model, seed, args.consensus, rounds, args.batch_size,
@@ -292,8 +297,15 @@ def run_grid(
     results_dir: Path,
     jobs: int,
     force: bool,
+    scheduler: Optional[str] = None,
+    worker_data_dir: Optional[Path] = None,
 ) -> list[str]:
-    """Run every unfinished spec and write its results; returns the failures' messages."""
+    """Run every unfinished spec and write its results; returns the failures' messages.
+
+    With ``scheduler`` (a dask scheduler's address) the runs go to that cluster, where they read
+    their data from ``worker_data_dir`` (None: each worker's own default), instead of ``jobs``
+    local processes.
+    """
     from tqdm import tqdm
 
     pending = [s for s in specs if force or not is_finished(results_dir, s.key, s.config())]
@@ -303,20 +315,27 @@ def run_grid(
         print(f"{skipped} of {len(specs)} runs already finished; skipping them (--force redoes them)")
     if not pending:
         return []
-    # Building one problem here checks the data and the budget before any worker starts.
     first = pending[0]
-    problem = first.benchmark.make_problem(data_dir, first.seed, first.n_initial, first.model)
-    candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
-    if first.batch_size > candidates:
-        raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
-    outcomes = _results(pending, data_dir, results_dir, jobs, resume=not force)
+    if scheduler is None:
+        # Building one problem here checks the data and the budget before any worker starts (on a
+        # cluster the data need only be on the workers: each run checks it there).
+        problem = first.benchmark.make_problem(data_dir, first.seed, first.n_initial, first.model)
+        candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
+        if first.batch_size > candidates:
+            raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
+        outcomes = _results(pending, data_dir, results_dir, jobs, resume=not force)
+    else:
+        from common.distributed import cluster_results
+
+        outcomes = cluster_results(scheduler, pending, worker_data_dir, results_dir, resume=not force)
     environment = environment_metadata()
     failures = []
     bar = tqdm(total=len(pending), unit="run", desc=first.benchmark.name, dynamic_ncols=True)
     for outcome in outcomes:
         spec = outcome["spec"]
         if "error" in outcome:
-            message = f"run failed: {spec.method.name} seed {spec.seed} ({spec.model}): {outcome['error'].strip()}"
+            where = f" on worker {outcome['worker']}" if outcome.get("worker") else ""
+            message = f"run failed: {spec.method.name} seed {spec.seed} ({spec.model}){where}: {outcome['error'].strip()}"
             tqdm.write(message, file=sys.stderr)
             failures.append(message)
         else:
@@ -333,7 +352,8 @@ def main(benchmark: Benchmark, argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         args, specs = parse_specs(benchmark, argv)
-        failures = run_grid(specs, args.data_dir, args.results_dir, args.jobs, args.force)
+        failures = run_grid(specs, args.data_dir, args.results_dir, args.jobs, args.force,
+                            args.scheduler, args.worker_data_dir)
     except UsageError as error:
         print(f"{benchmark.name}/run_benchmark.py: error: {error}", file=sys.stderr)
         return 2
