@@ -192,7 +192,8 @@ def cifar_design_matrix(pool_images: np.ndarray, test_images: np.ndarray) -> np.
     """The label-free column blocks for pool then test images, cached on disk per split."""
     from common.features import cache_key, cached_array
 
-    settings = {"kmeans": CIFAR_FEATURES, "pca_components": CIFAR_PCA_COMPONENTS}
+    # Bump "version" whenever the computation changes, so that old cache files are not reused.
+    settings = {"version": 1, "kmeans": CIFAR_FEATURES, "pca_components": CIFAR_PCA_COMPONENTS}
     key = cache_key([pool_images, test_images], repr(settings))
     return cached_array("cifar10h", key, lambda: _compute_design_matrix(pool_images, test_images))
 
