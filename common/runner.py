@@ -84,11 +84,13 @@ _PROBLEMS: dict[tuple, Problem] = {}
 
 
 def _problem(spec: RunSpec, data_dir: Path) -> Problem:
-    """The run's round-0 problem, built once per process for all methods of a seed."""
+    """The run's round-0 problem, reused by the next run of the same seed in this process.
+
+    Only the latest problem is kept: a CIFAR-10H problem holds about 230 MB, and the grid is
+    ordered seed by seed so that consecutive runs share it."""
     key = (spec.benchmark.name, str(data_dir), spec.seed, spec.n_initial, spec.model)
     if key not in _PROBLEMS:
-        if len(_PROBLEMS) >= 4:
-            _PROBLEMS.clear()
+        _PROBLEMS.clear()
         _PROBLEMS[key] = spec.benchmark.make_problem(data_dir, spec.seed, spec.n_initial, spec.model)
     return _PROBLEMS[key]
 
@@ -275,8 +277,8 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
     specs = [
         RunSpec(benchmark, method, args.model, seed, args.consensus, rounds, args.batch_size,
                 args.n_initial, args.folds)
-        for method in _methods(args.methods)
         for seed in range(seeds)
+        for method in _methods(args.methods)
     ]
     return args, specs
 
