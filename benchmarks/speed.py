@@ -1,9 +1,9 @@
 """Speed and memory figures for a benchmark grid (printed, never asserted).
 
-    python benchmarks/speed.py grid wall-robot [--methods ...] [--jobs N] [--seeds N]
+    python benchmarks/speed.py grid [--reference-methods] [--model M] wall-robot [run_benchmark flags]
         runs the grid into a fresh temporary results folder and prints its wall time, the time
         split per phase and per method, and the peak memory per worker;
-    python benchmarks/speed.py jobs wall-robot [--methods random] [--seeds 2]
+    python benchmarks/speed.py jobs wall-robot [run_benchmark flags, default --methods random --seeds 2]
         runs the same small grid with --jobs 1 and --jobs 2 and prints the speed-up;
     python benchmarks/speed.py summarize RESULTS_DIR [--model mlp]
         prints the phase split and memory recorded in an existing results folder.
