@@ -424,6 +424,17 @@ def _crowdlab(entries: _Entries, pred_probs: np.ndarray, ensemble: bool, rng):
     return consensus, quality, post, model_weight, annotator_weight
 
 
+def _labeled_inputs(labels, pred_probs, ndim: int) -> tuple[_Entries, np.ndarray]:
+    """Validated label entries and float ``pred_probs`` (``ndim`` 2 or 3) for labeled examples."""
+    if labels is None:
+        raise ValueError("labels are required with pred_probs")
+    pred_probs = np.asarray(pred_probs, dtype=float)
+    entries = _entries(labels, pred_probs.shape[-1])
+    pred_probs = _check_pred_probs(pred_probs, entries.n_rows, ndim, "pred_probs")
+    _require_labels(entries)
+    return entries, pred_probs
+
+
 def _require_labels(entries: _Entries) -> None:
     empty_rows = np.flatnonzero(entries.n == 0)
     if len(empty_rows):
@@ -531,10 +542,7 @@ def crowdlab(
     if pred_probs.ndim not in (2, 3):
         raise ValueError(f"pred_probs must be (N, K) or (P, N, K), got {pred_probs.shape}")
     ensemble = pred_probs.ndim == 3
-    stacked = pred_probs if ensemble else pred_probs[None]
-    entries = _entries(labels, stacked.shape[2])
-    stacked = _check_pred_probs(stacked, entries.n_rows, 3, "pred_probs")
-    _require_labels(entries)
+    entries, stacked = _labeled_inputs(labels, pred_probs if ensemble else pred_probs[None], 3)
     result = _crowdlab(entries, stacked, ensemble, rng)
     annotator_weight = np.full(len(entries.nonempty), np.nan)
     if result is None:
@@ -571,10 +579,7 @@ def best_temperature(labels: np.ndarray, pred_probs: np.ndarray) -> float:
     The empirical distribution is counted correctly (label k into class k), unlike cleanlab
     2.6.5-2.9.0. All temperatures of a grid are evaluated in one vectorised pass.
     """
-    pred_probs = np.asarray(pred_probs, dtype=float)
-    entries = _entries(labels, pred_probs.shape[-1])
-    pred_probs = _check_pred_probs(pred_probs, entries.n_rows, 2, "pred_probs")
-    _require_labels(entries)
+    entries, pred_probs = _labeled_inputs(labels, pred_probs, 2)
     return _best_temperature(entries, pred_probs)
 
 
@@ -601,13 +606,8 @@ def activelab_scores(
     scores = np.array([])
     num_classes = None
     if not _is_empty(pred_probs):
-        if labels is None:
-            raise ValueError("labels are required with pred_probs")
-        pred_probs = np.asarray(pred_probs, dtype=float)
+        entries, pred_probs = _labeled_inputs(labels, pred_probs, 2)
         num_classes = pred_probs.shape[-1]
-        entries = _entries(labels, num_classes)
-        pred_probs = _check_pred_probs(pred_probs, entries.n_rows, 2, "pred_probs")
-        _require_labels(entries)
         if not np.any(entries.n > 1):
             consensus = _majority_vote(entries, pred_probs, rng)
             quality = pred_probs[np.arange(entries.n_rows), consensus]
@@ -660,13 +660,8 @@ def activelab_scores_ensemble(
     temperatures = model_weight = None
     avg_weight = 1.0
     if not _is_empty(pred_probs):
-        if labels is None:
-            raise ValueError("labels are required with pred_probs")
-        pred_probs = np.asarray(pred_probs, dtype=float)
+        entries, pred_probs = _labeled_inputs(labels, pred_probs, 3)
         num_classes = pred_probs.shape[-1]
-        entries = _entries(labels, num_classes)
-        pred_probs = _check_pred_probs(pred_probs, entries.n_rows, 3, "pred_probs")
-        _require_labels(entries)
         n_models = len(pred_probs)
         if not np.any(entries.n > 1):
             temperatures = np.ones(n_models)

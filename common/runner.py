@@ -321,7 +321,7 @@ def run_grid(
     if scheduler is None:
         # Building one problem here checks the data and the budget before any worker starts (on a
         # cluster the data need only be on the workers: each run checks it there).
-        problem = first.benchmark.make_problem(data_dir, first.seed, first.n_initial, first.model)
+        problem = _problem(first, data_dir)  # cached: with --jobs 1 the first run reuses it
         candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
         if first.batch_size > candidates:
             raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
