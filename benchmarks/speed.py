@@ -2,11 +2,14 @@
 
     python benchmarks/speed.py grid [--reference-methods] [--model M] wall-robot [run_benchmark flags]
         runs the grid into a fresh temporary results folder and prints its wall time, the time
-        split per phase and per method, and the peak memory per worker;
+        split per phase and per method, the peak memory per worker and the peak memory of the
+        whole grid (this process and its workers, sampled every half second);
     python benchmarks/speed.py jobs wall-robot [run_benchmark flags, default --methods random --seeds 2]
         runs the same small grid with --jobs 1 and --jobs 2 and prints the speed-up;
-    python benchmarks/speed.py summarize RESULTS_DIR [--model mlp]
+    python benchmarks/speed.py summarize RESULTS_DIR [--model M]
         prints the phase split and memory recorded in an existing results folder.
+
+--model defaults to the benchmark's default model (grid) or to every model folder found (summarize).
 
 REFERENCE_METHODS are the seven methods of the ActiveLab study's code, which ran them in about
 66 minutes (5 seeds, MLP, strictly one core) on this machine.
@@ -18,6 +21,7 @@ import argparse
 import json
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -33,6 +37,43 @@ REFERENCE_METHODS = [
 ]
 
 
+class PeakMemory:
+    """Samples the memory of this process and all its descendants (the grid's workers) in a thread.
+
+    PSS counts a page shared by several processes (the memory-mapped features, libraries) once in
+    all; the RSS sum counts it in every process, so it overstates what the grid needs.
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.peak_pss_mb = self.peak_rss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            pss = rss = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    info = process.memory_full_info()
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                pss, rss = pss + info.pss, rss + info.rss
+            self.peak_pss_mb = max(self.peak_pss_mb, pss / 2**20)
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / 2**20)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def timed_grid(benchmark: str, results_dir: Path, extra: list[str]) -> float:
     start = time.perf_counter()
     status = run_benchmark(BENCHMARKS[benchmark], ["--results-dir", str(results_dir), "--force", *extra])
@@ -41,7 +82,14 @@ def timed_grid(benchmark: str, results_dir: Path, extra: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def summarize(results_dir: Path, model: str) -> None:
+def summarize(results_dir: Path, model: str | None = None) -> None:
+    if model is None:
+        models = sorted(p.name for p in Path(results_dir).iterdir() if p.is_dir() and any(p.glob("*.json")))
+        if not models:
+            raise SystemExit(f"no finished runs in {results_dir}")
+        for model in models:
+            summarize(results_dir, model)
+        return
     by_method: dict[str, list[dict]] = defaultdict(list)
     for path in sorted((Path(results_dir) / model).glob("*.json")):
         metadata = json.loads(path.read_text())
@@ -84,14 +132,14 @@ def main() -> None:
     grid = sub.add_parser("grid")
     grid.add_argument("benchmark", choices=list(BENCHMARKS))
     grid.add_argument("--reference-methods", action="store_true", help="the study's seven methods only")
-    grid.add_argument("--model", default="mlp")
+    grid.add_argument("--model", help="default: the benchmark's default model")
     grid.add_argument("rest", nargs=argparse.REMAINDER, help="further run_benchmark.py flags")
     jobs = sub.add_parser("jobs")
     jobs.add_argument("benchmark", choices=list(BENCHMARKS))
     jobs.add_argument("rest", nargs=argparse.REMAINDER)
     summary = sub.add_parser("summarize")
     summary.add_argument("results_dir", type=Path)
-    summary.add_argument("--model", default="mlp")
+    summary.add_argument("--model", help="default: every model folder in RESULTS_DIR")
     args = parser.parse_args()
 
     if args.command == "summarize":
@@ -99,10 +147,14 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         if args.command == "grid":
-            extra = ["--model", args.model, *(["--methods", *REFERENCE_METHODS] if args.reference_methods else []), *args.rest]
-            seconds = timed_grid(args.benchmark, Path(tmp), extra)
+            model = args.model or BENCHMARKS[args.benchmark].default_model
+            extra = ["--model", model, *(["--methods", *REFERENCE_METHODS] if args.reference_methods else []), *args.rest]
+            with PeakMemory() as memory:
+                seconds = timed_grid(args.benchmark, Path(tmp), extra)
             print(f"\n{args.benchmark} grid {' '.join(extra)}: {seconds / 60:.1f} min wall time")
-            summarize(Path(tmp), args.model)
+            print(f"peak memory of the whole grid (this process and its workers): {memory.peak_pss_mb:.0f} MB PSS "
+                  f"(shared pages counted once), {memory.peak_rss_mb:.0f} MB summed RSS")
+            summarize(Path(tmp), model)
         else:
             extra = args.rest or ["--methods", "random", "--seeds", "2"]
             one = timed_grid(args.benchmark, Path(tmp) / "1", ["--jobs", "1", *extra])

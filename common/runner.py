@@ -325,6 +325,9 @@ def run_grid(
         candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
         if first.batch_size > candidates:
             raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
+        if jobs > 1 and len(pending) > 1:
+            del problem
+            _PROBLEMS.clear()  # the runs build their own in the worker processes; free the parent's
         outcomes = _results(pending, data_dir, results_dir, jobs, resume=not force)
     else:
         from common.distributed import cluster_results

@@ -28,6 +28,17 @@ def test_results_are_identical_whatever_the_number_of_jobs(tiny_benchmark, tmp_p
     assert "activelab" in table and "final consensus acc" in table
 
 
+def test_the_parent_keeps_its_checked_problem_only_when_it_runs_the_grid_itself(tiny_benchmark, tmp_path):
+    from common import runner
+
+    argv = ["--methods", "random", "--seeds", "2", "--results-dir", str(tmp_path / "parallel"), "--jobs", "2"]
+    assert main(tiny_benchmark, argv) == 0
+    assert runner._PROBLEMS == {}  # the workers build their own: the parent's copy would only cost memory
+    argv = ["--methods", "random", "--seeds", "1", "--results-dir", str(tmp_path / "serial"), "--jobs", "1"]
+    assert main(tiny_benchmark, argv) == 0
+    assert len(runner._PROBLEMS) == 1  # built once for the up-front check and reused by the run
+
+
 def test_metadata_records_configuration_versions_and_timings(tiny_benchmark, tmp_path):
     assert main(tiny_benchmark, ["--methods", "random", "--seeds", "1", "--jobs", "1", "--results-dir", str(tmp_path)]) == 0
     metadata = json.loads(RunKey("logistic", "random", 0).metadata_path(tmp_path).read_text())
