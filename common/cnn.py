@@ -88,6 +88,10 @@ class ResNet18Classifier(ClassifierMixin, BaseEstimator):
         device = torch.device(self.device) if self.device else default_device()
         if device.type == "cpu":
             torch.set_num_threads(self.cpu_threads)
+        else:
+            # cuDNN's autotuner picks kernels by timing them, so two runs of one seed could differ.
+            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = True
         return device
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "ResNet18Classifier":

@@ -38,6 +38,13 @@ def test_device_is_cuda_when_available():
     assert cnn.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def test_on_cuda_cudnn_uses_deterministic_algorithms_without_autotuning(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
+    assert cnn.ResNet18Classifier(device="cuda")._device().type == "cuda"  # no GPU needed to choose it
+    assert torch.backends.cudnn.benchmark is False and torch.backends.cudnn.deterministic is True
+
+
 def test_augmentation_crops_and_flips_within_the_padding():
     batch = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).reshape(2, 3, 32, 32)
     out = cnn.augment(batch, torch.Generator().manual_seed(0))
