@@ -283,8 +283,12 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
     return args, specs
 
 
+def _in_worker_processes(jobs: int, specs: list[RunSpec]) -> bool:
+    return jobs > 1 and len(specs) > 1
+
+
 def _results(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int, resume: bool) -> Iterable[dict[str, Any]]:
-    if jobs == 1 or len(specs) == 1:
+    if not _in_worker_processes(jobs, specs):
         return (execute_run(spec, data_dir, results_dir, resume) for spec in specs)
     from joblib import Parallel, delayed
 
@@ -325,7 +329,7 @@ def run_grid(
         candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
         if first.batch_size > candidates:
             raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
-        if jobs > 1 and len(pending) > 1:
+        if _in_worker_processes(jobs, pending):
             del problem
             _PROBLEMS.clear()  # the runs build their own in the worker processes; free the parent's
         outcomes = _results(pending, data_dir, results_dir, jobs, resume=not force)
