@@ -27,8 +27,9 @@ from typing import Any, Optional
 
 import numpy as np
 
+from common.data import atomic_write
 from common.loop import LoopState, RunResult
-from common.results import RunKey, atomic_write
+from common.results import RunKey
 
 FORMAT = 1
 

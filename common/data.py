@@ -19,13 +19,14 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, BinaryIO, Callable
 
 __all__ = [
     "DATA_DIR_ENV",
     "CACHE_DIR_NAME",
     "DataError",
     "DataFile",
+    "atomic_write",
     "default_cache_dir",
     "download_url",
     "require_file",
@@ -203,20 +204,28 @@ def require_file(
     return path
 
 
+def atomic_write(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write ``path`` through ``write(stream)`` into a temporary file, then rename it into place:
+    an interrupted write never leaves a partial file under the real name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def download_url(url: str, dest: str | Path, timeout: float = 60) -> Path:
     """Download ``url`` to ``dest`` via a temporary file and an atomic rename."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "active-label-benchmark"})
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
+    request = urllib.request.Request(url, headers={"User-Agent": "active-label-benchmark"})
+
+    def copy(out: BinaryIO) -> None:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             shutil.copyfileobj(response, out, _CHUNK)
-        os.replace(tmp_name, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
+
+    atomic_write(dest, copy)
     return dest

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from common.data import default_cache_dir
+from common.data import atomic_write, default_cache_dir
 
 FEATURE_CACHE_ENV = "AL_RELABEL_FEATURE_CACHE"
 
@@ -206,15 +205,7 @@ def cached_array(name: str, key: str, compute: Callable[[], np.ndarray],
             pass  # truncated or corrupt: recompute below
     array = compute()
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=cache_dir)
+        atomic_write(path, lambda out: np.save(out, array))
     except OSError:
-        return array
-    try:
-        with os.fdopen(fd, "wb") as out:
-            np.save(out, array)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
         return array
     return np.load(path, mmap_mode="r")

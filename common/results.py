@@ -18,14 +18,13 @@ run finishes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
+from common.data import atomic_write
 from common.loop import METRICS
 
 
@@ -53,19 +52,6 @@ class RunKey:
 
 class ConflictingResultError(RuntimeError):
     """A finished run with the same name but another configuration is already on disk."""
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], Any]) -> None:
-    """Write ``path`` through ``write(stream)`` into a temporary file, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_run(results_dir: Path, key: RunKey, arrays: dict[str, np.ndarray], metadata: dict) -> None:

@@ -36,7 +36,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from common.data import DataError, DataFile, download_url, require_file
+from common.data import DataError, DataFile, atomic_write, download_url, require_file
 
 NUM_IMAGES, NUM_CLASSES = 10_000, 10
 CLASS_NAMES = (
@@ -144,13 +144,10 @@ def _download_test_batch(dest: Path) -> None:
             member = tar.extractfile(TEST_BATCH)
             if member is None:
                 raise RuntimeError(f"{TEST_BATCH} not found in {CIFAR10_URL}")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            part = dest.with_suffix(".part")
-            part.write_bytes(member.read())
-    if _md5(part) != TEST_BATCH_MD5:
-        part.unlink()
+            batch = member.read()
+    if hashlib.md5(batch).hexdigest() != TEST_BATCH_MD5:
         raise RuntimeError(f"{TEST_BATCH} does not match its MD5 sum")
-    part.replace(dest)
+    atomic_write(dest, lambda out: out.write(batch))
 
 
 def load_images(data_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import io
 import pickle
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -120,6 +122,35 @@ def test_missing_images_offline_is_one_line_naming_both_files(fake_dir):
     assert "\n" not in message and c10h.TEST_BATCH in message and c10h.IMAGES_NPZ.name in message
     assert "network is unreachable" in message
     assert not (data_dir / c10h.TEST_BATCH).exists()
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_a_downloaded_archive_yields_the_checked_test_batch_and_nothing_else(fake_dir, monkeypatch, tampered):
+    data_dir, images, _, _, _ = fake_dir
+    batch_bytes = (data_dir / c10h.TEST_BATCH).read_bytes()
+    (data_dir / c10h.TEST_BATCH).unlink()
+    (data_dir / c10h.IMAGES_NPZ.name).unlink()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        payload = batch_bytes + (b"x" if tampered else b"")
+        member = tarfile.TarInfo(c10h.TEST_BATCH)
+        member.size = len(payload)
+        tar.addfile(member, io.BytesIO(payload))
+    monkeypatch.setattr(c10h, "CIFAR10_ARCHIVE_MD5", hashlib.md5(archive.getvalue()).hexdigest())
+
+    def download(url, dest, timeout=60):
+        Path(dest).write_bytes(archive.getvalue())
+        return Path(dest)
+
+    monkeypatch.setattr(c10h, "download_url", download)
+    if tampered:
+        with pytest.raises(DataError, match="MD5"):
+            c10h.load_images(data_dir)
+        assert os.listdir(data_dir / "cifar-10-batches-py") == []  # no partial or bad file left
+    else:
+        loaded, _, source = c10h.load_images(data_dir)
+        assert source == c10h.TEST_BATCH and np.array_equal(loaded, images)
+        assert os.listdir(data_dir / "cifar-10-batches-py") == ["test_batch"]
 
 
 def test_missing_counts_offline_is_a_data_error(fake_dir):
