@@ -29,14 +29,25 @@ def test_results_are_identical_whatever_the_number_of_jobs(tiny_benchmark, tmp_p
 
 
 def test_the_parent_keeps_its_checked_problem_only_when_it_runs_the_grid_itself(tiny_benchmark, tmp_path):
+    import dataclasses
+
     from common import runner
 
+    built = []
+
+    def counting_make_problem(*args):
+        built.append(args)
+        return tiny_benchmark.make_problem(*args)
+
+    benchmark = dataclasses.replace(tiny_benchmark, make_problem=counting_make_problem)
+    runner._PROBLEMS.clear()
     argv = ["--methods", "random", "--seeds", "2", "--results-dir", str(tmp_path / "parallel"), "--jobs", "2"]
-    assert main(tiny_benchmark, argv) == 0
-    assert runner._PROBLEMS == {}  # the workers build their own: the parent's copy would only cost memory
-    argv = ["--methods", "random", "--seeds", "1", "--results-dir", str(tmp_path / "serial"), "--jobs", "1"]
-    assert main(tiny_benchmark, argv) == 0
-    assert len(runner._PROBLEMS) == 1  # built once for the up-front check and reused by the run
+    assert main(benchmark, argv) == 0
+    assert len(built) == 1  # the parent's check only: the runs built theirs in the workers
+    assert runner._PROBLEMS == {}  # and the parent's copy is not kept, it would only cost memory
+    argv = ["--methods", "random", "activelab", "--seeds", "1", "--results-dir", str(tmp_path / "serial"), "--jobs", "1"]
+    assert main(benchmark, argv) == 0
+    assert len(built) == 2  # built once more for the check, and reused by both runs of the seed
 
 
 def test_metadata_records_configuration_versions_and_timings(tiny_benchmark, tmp_path):
