@@ -33,7 +33,7 @@ from common import benchmarks as bm  # noqa: E402
 from common import features  # noqa: E402
 from common.data import resolve_data_dir  # noqa: E402
 from common.datasets import cifar10h as c10h  # noqa: E402
-from common.models import cross_validated_predictions, derive_seed  # noqa: E402
+from common.models import cross_validated_predictions  # noqa: E402
 
 
 class Timer:
@@ -48,17 +48,9 @@ class Timer:
         return f"{self.wall:7.1f} s wall {self.cpu:7.1f} s CPU"
 
 
-def split(data: c10h.Cifar10H, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pool and test indices of ``seed`` (the benchmark's own split)."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(np.arange(len(data.labels)), test_size=5000, stratify=data.labels,
-                            random_state=derive_seed(seed, 0, 1))
-
-
 def time_features(data_dir: Path) -> None:
     data = c10h.load_cifar10h(data_dir)
-    pool, test = split(data, 0)
+    pool, test = bm.cifar_split(data.labels, 0, bm.CIFAR_10H.settings["test_size"])
     images = np.concatenate([data.images[pool], data.images[test]])
     settings = bm.CIFAR_FEATURES
     with threadpool_limits(1):
@@ -81,7 +73,7 @@ def time_features(data_dir: Path) -> None:
 
 def time_models(data_dir: Path, sizes: list[int]) -> None:
     data = c10h.load_cifar10h(data_dir)
-    pool, test = split(data, 0)
+    pool, test = bm.cifar_split(data.labels, 0, bm.CIFAR_10H.settings["test_size"])
     design = bm.cifar_design_matrix(data.images[pool], data.images[test])
     X_pool, X_test = design[:len(pool)], design[len(pool):]
     y_pool, y_test = data.labels[pool], data.labels[test]

@@ -215,6 +215,12 @@ def _compute_design_matrix(pool_images: np.ndarray, test_images: np.ndarray) -> 
     return np.hstack(blocks).astype(np.float32)
 
 
+def cifar_split(labels: np.ndarray, seed: int, test_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seed ``seed``'s pool and test indices: a stratified split with ``test_size`` test images."""
+    return train_test_split(np.arange(len(labels)), test_size=test_size, stratify=labels,
+                            random_state=derive_seed(seed, 0, 1))
+
+
 def cifar10h_problem(test_size: int, initial_accuracy: float, skill_spread: float) -> ProblemBuilder:
     """A problem builder for CIFAR-10H (see common/datasets/cifar10h.py and docs/cifar10h.md).
 
@@ -228,10 +234,7 @@ def cifar10h_problem(test_size: int, initial_accuracy: float, skill_spread: floa
         from common.datasets import cifar10h as c10h
 
         data = c10h.load_cifar10h(data_dir)
-        pool, test = train_test_split(
-            np.arange(len(data.labels)), test_size=test_size, stratify=data.labels,
-            random_state=derive_seed(seed, 0, 1),
-        )
+        pool, test = cifar_split(data.labels, seed, test_size)
         y_pool = data.labels[pool]
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
         if data.raw is not None:
