@@ -1,15 +1,15 @@
-"""CIFAR-10H figures that benchmarks/speed.py does not give (printed, never asserted).
+"""CIFAR-10H figures that perf/speed.py does not give (printed, never asserted).
 
-    python benchmarks/cifar_speed.py features [--data-dir DIR]
+    python perf/cifar_speed.py features [--data-dir DIR]
         k-means, extraction and cache-load times of one split's features (in a fresh cache);
-    python benchmarks/cifar_speed.py models [--data-dir DIR] [--sizes 1000 4000]
+    python perf/cifar_speed.py models [--data-dir DIR] [--sizes 1000 4000]
         per model: the 5-fold fit of one round (as the loop does it) at each number of labels, its
         time and the held-out accuracy with clean labels and with one random human vote per image;
-    python benchmarks/cifar_speed.py initial [--data-dir DIR] [--seeds 5]
+    python perf/cifar_speed.py initial [--data-dir DIR] [--seeds 5]
         the initial consensus accuracy and annotator statistics of each seed's problem.
 
-The grid's wall time, per-phase split and memory come from benchmarks/speed.py, e.g.
-``python benchmarks/speed.py grid --model kmeans-logreg cifar-10h`` (the whole default grid; the
+The grid's wall time, per-phase split and memory come from perf/speed.py, e.g.
+``python perf/speed.py grid --model kmeans-logreg cifar-10h`` (the whole default grid; the
 ``--model`` flag goes before the benchmark name) or
 ``... --methods random activelab --seeds 1 --rounds 4`` for a part of it. Every figure here runs
 with one BLAS thread, as a grid worker does; wall and CPU seconds are both printed, since on a

@@ -1,12 +1,12 @@
 """Speed and memory figures for a benchmark grid (printed, never asserted).
 
-    python benchmarks/speed.py grid [--reference-methods] [--model M] wall-robot [run_benchmark flags]
+    python perf/speed.py grid [--reference-methods] [--model M] wall-robot [run_benchmark flags]
         runs the grid into a fresh temporary results folder and prints its wall time, the time
         split per phase and per method, the peak memory per worker and the peak memory of the
         whole grid (this process and its workers, sampled every half second);
-    python benchmarks/speed.py jobs wall-robot [run_benchmark flags, default --methods random --seeds 2]
+    python perf/speed.py jobs wall-robot [run_benchmark flags, default --methods random --seeds 2]
         runs the same small grid with --jobs 1 and --jobs 2 and prints the speed-up;
-    python benchmarks/speed.py summarize RESULTS_DIR [--model M]
+    python perf/speed.py summarize RESULTS_DIR [--model M]
         prints the phase split and memory recorded in an existing results folder.
 
 --model defaults to the benchmark's default model (grid) or to every model folder found (summarize).
