@@ -31,7 +31,7 @@ from common.data import atomic_write
 from common.loop import LoopState, RunResult
 from common.results import RunKey
 
-FORMAT = 1
+FORMAT = 2
 
 
 class RunCheckpoint:
@@ -62,7 +62,7 @@ class RunCheckpoint:
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             warnings.warn(f"ignoring unreadable checkpoint {self.path}: {error}", stacklevel=2)
             return None
-        result = RunResult(metrics, meta["round_seconds"], meta["phase_seconds"])
+        result = RunResult(metrics, meta["round_seconds"], meta["phase_seconds"], meta["fits"])
         return LoopState(meta["next_round"], labels, previous, meta["rng_state"], result)
 
     def save(self, state: LoopState) -> None:
@@ -76,6 +76,7 @@ class RunCheckpoint:
             "rng_state": state.rng_state,
             "round_seconds": state.result.round_seconds,
             "phase_seconds": state.result.phase_seconds,
+            "fits": state.result.fits,
         }
         arrays = {f"metric_{name}": values for name, values in state.result.metrics.items()}
         arrays["labels"] = state.labels

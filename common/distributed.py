@@ -1,6 +1,6 @@
 """Running the grid on a dask.distributed cluster (``--scheduler tcp://HOST:8786``).
 
-Each run is one dask task calling the same :func:`common.runner.execute_run` as a local run; the
+Each run is one dask task calling the same :func:`common.execution.execute_run` as a local run; the
 worker returns the run's arrays and metadata and the client writes them, so results need no shared
 filesystem. A worker that dies mid-run loses only its task: the scheduler reschedules it on another
 worker (up to ``distributed.scheduler.allowed-failures`` deaths, then the run is reported failed),
@@ -17,27 +17,27 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 from distributed import Client, as_completed, get_worker
 
-from common.runner import RunSpec, UsageError, execute_run
+from common.execution import RunOutcome, RunSpec, UsageError, execute_run
 
 
-def execute_on_worker(spec: RunSpec, data_dir: Optional[Path], results_dir: Path, resume: bool) -> dict[str, Any]:
+def execute_on_worker(spec: RunSpec, data_dir: Optional[Path], results_dir: Path, resume: bool) -> RunOutcome:
     """:func:`execute_run` on a dask worker; the outcome also names the worker."""
     outcome = execute_run(spec, data_dir, results_dir, resume)
-    outcome["worker"] = get_worker().address
+    outcome.worker = get_worker().address
     return outcome
 
 
-def cluster_results(
+def cluster_outcomes(
     scheduler: str,
     specs: list[RunSpec],
     data_dir: Optional[Path],
     results_dir: Path,
     resume: bool,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[RunOutcome]:
     """Submit every spec to the cluster at ``scheduler``; yields outcomes as runs finish.
 
     Connects and submits before returning, so an unreachable scheduler is reported at once.
@@ -55,7 +55,7 @@ def cluster_results(
     return _gather(client, futures)
 
 
-def _gather(client: Client, futures: dict) -> Iterator[dict[str, Any]]:
+def _gather(client: Client, futures: dict) -> Iterator[RunOutcome]:
     try:
         for future in as_completed(futures, loop=client.loop):
             if future.status == "finished":
@@ -63,7 +63,7 @@ def _gather(client: Client, futures: dict) -> Iterator[dict[str, Any]]:
             else:  # the task itself failed: its workers died too often, or the run could not be loaded
                 error = future.exception()
                 message = " ".join(str(error).split())  # one line
-                outcome = {"spec": futures[future], "error": f"{type(error).__name__}: {message}"}
+                outcome = RunOutcome(futures[future], error=f"{type(error).__name__}: {message}")
             future.release()
             yield outcome
     finally:

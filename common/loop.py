@@ -19,16 +19,11 @@ from common import crowdlab
 from common.annotators import Oracle
 from common.consensus import CONSENSUS_RULES
 from common.methods import Method, ScoringState
-from common.models import ModelFactory, cross_validated_predictions, derive_seed
+from common.models import ModelFactory, cross_validated_predictions
 from common.problem import Problem
+from common.results import METRICS
+from common.seeding import RunSeeds
 
-METRICS = (
-    "consensus_accuracy",
-    "model_accuracy",
-    "num_new_examples",
-    "label_distribution_entropy",
-    "labels_per_example",
-)
 PHASES = ("consensus", "fit", "scoring", "selection", "metrics")
 
 
@@ -41,6 +36,8 @@ class RunResult:
     metrics: dict[str, np.ndarray]
     round_seconds: list[float]
     phase_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    fits: list = field(default_factory=list)
+    """Per round, per member, per fold: what is known of the fit (``epochs``, ``converged``)."""
 
 
 @dataclass
@@ -74,7 +71,7 @@ def run_rounds(
     method: Method,
     models: list[ModelFactory],
     settings: LoopSettings,
-    seed: int,
+    seeds: RunSeeds,
     on_round: Optional[Callable[[int], None]] = None,
     resume_from: Optional[LoopState] = None,
     on_state: Optional[Callable[[LoopState], None]] = None,
@@ -86,7 +83,7 @@ def run_rounds(
     ``on_state`` is called after every round, before ``on_round``, with the live state (valid only
     during the call: the next round changes its arrays in place).
     """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    rng = seeds.loop()
     oracle = Oracle(problem.hidden_labels)
     num_classes = problem.num_classes
     rounds = settings.rounds
@@ -116,9 +113,10 @@ def run_rounds(
         )
         lap("consensus")
 
-        pool_predictions, test_predictions = _fit_members(
-            problem, models, labeled, consensus, settings.folds, seed, round_index
+        pool_predictions, test_predictions, fits = _fit_members(
+            problem, models, labeled, consensus, settings.folds, seeds, round_index
         )
+        result.fits.append(fits)
         lap("fit")
 
         state = ScoringState(
@@ -159,35 +157,34 @@ def run_rounds(
 def _initial_state(problem: Problem, rounds: int, rng: np.random.Generator) -> LoopState:
     """The state before round 0: the initial labels and zeroed metrics."""
     n_pool = len(problem.initial_labels)
-    metrics = {
-        "consensus_accuracy": np.zeros(rounds),
-        "model_accuracy": np.zeros(rounds),
-        "num_new_examples": np.zeros(rounds, dtype=int),
-        "label_distribution_entropy": np.zeros(rounds),
-        "labels_per_example": np.zeros((rounds, n_pool), dtype=int),
-    }
+    shapes = {"labels_per_example": (rounds, n_pool)}
+    integer = {"num_new_examples", "labels_per_example"}
+    metrics = {m: np.zeros(shapes.get(m, rounds), dtype=int if m in integer else float) for m in METRICS}
     return LoopState(0, problem.initial_labels, None, rng.bit_generator.state, RunResult(metrics, []))
 
 
-def _fit_members(problem, models, labeled, consensus, folds, seed, round_index):
+def _fit_members(problem, models, labeled, consensus, folds, seeds, round_index):
     """Per member: out-of-fold predictions for the labeled pool examples, fold-averaged ones for
-    the unlabeled pool and the test set. Returns ``(P, n_pool, K)`` and ``(P, n_test, K)``."""
+    the unlabeled pool and the test set, and the fits' records. Returns ``(P, n_pool, K)``,
+    ``(P, n_test, K)`` and ``P`` lists of per-fold records."""
     n_pool, num_classes = len(labeled), problem.num_classes
     pool = np.zeros((len(models), n_pool, num_classes))
     test = np.zeros((len(models), len(problem.y_test), num_classes))
+    fits = []
     for member, factory in enumerate(models):
-        out_of_fold, (unlabeled, test[member]) = cross_validated_predictions(
+        out_of_fold, (unlabeled, test[member]), records = cross_validated_predictions(
             factory,
             problem.X_pool[labeled],
             consensus,
             [problem.X_pool[~labeled], problem.X_test],
             num_classes,
             folds,
-            derive_seed(seed, round_index, member),
+            seeds.model(round_index, member),
         )
+        fits.append(records)
         pool[member, labeled] = out_of_fold
         pool[member, ~labeled] = unlabeled
-    return pool, test
+    return pool, test, fits
 
 
 def _select(scores, candidates, batch_size, rng, method_name) -> np.ndarray:

@@ -15,6 +15,7 @@ runner starts) and decorate it::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -23,6 +24,7 @@ import numpy as np
 from scipy import integrate, stats
 
 from common import crowdlab
+from common.consensus import CONSENSUS_RULES
 
 _CLIP = 1e-6  # the clipping the ActiveLab study used before taking logs of probabilities
 
@@ -70,12 +72,24 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
+
+
 def register(name: str, *, consensus: str = "majority", ensemble: bool = False):
-    """Register a scoring function under ``name`` (also the results' file-name prefix)."""
+    """Register a scoring function under ``name`` (also the results' file-name prefix).
+
+    Checked here, not in a worker in round 1: the name (letters, digits, ``_`` and ``-``, as it
+    names files), that it is new, and that ``consensus`` is a registered consensus rule."""
 
     def decorate(score: Callable[[ScoringState], np.ndarray]):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ValueError(f"method name {name!r} must be letters, digits, '_' or '-' (it names result files)")
         if name in METHODS:
             raise ValueError(f"method {name!r} is registered twice")
+        if consensus not in CONSENSUS_RULES:
+            raise ValueError(f"method {name!r}: unknown consensus rule {consensus!r}; choose from: {', '.join(CONSENSUS_RULES)}")
+        if not callable(score):
+            raise TypeError(f"method {name!r} must be a function of a ScoringState")
         METHODS[name] = Method(name, score, consensus, ensemble)
         return score
 

@@ -1,14 +1,19 @@
-"""Model factories and cross-validated predictions.
+"""Models: factories, what they read, and cross-validated predictions.
 
 A model is any scikit-learn style classifier (``fit``, ``predict_proba``, ``classes_``), built by
-a factory from an integer seed. Every round fits it with K-fold cross-validation on the labeled
-examples and their consensus labels, which gives out-of-fold probabilities for the labeled
-examples and fold-averaged probabilities for everything else (the unlabeled pool, the test set).
+a factory from an integer seed, and declared as a :class:`Model` that also names the block of the
+design matrix it reads. Every round fits it with K-fold cross-validation on the labeled examples
+and their consensus labels, which gives out-of-fold probabilities for the labeled examples and
+fold-averaged probabilities for everything else (the unlabeled pool, the test set).
+
+A factory may also train all folds of a cross-validation at once: if it has a ``cross_validate``
+method (see :func:`cross_validated_predictions`), it is called instead of one ``fit`` per fold.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -18,7 +23,25 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
+from common.seeding import ModelSeeds
+
 ModelFactory = Callable[[int], Any]
+
+FEATURES = "features"
+"""The block every tabular model reads: the problem's feature matrix as a whole."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model factory and the block of the design matrix it reads.
+
+    A problem is built with exactly the blocks its run's models read (see
+    :attr:`common.benchmark.Benchmark.inputs`), so problem building and caching depend on those
+    blocks, never on a model's name.
+    """
+
+    factory: ModelFactory
+    reads: str = FEATURES
 
 
 def mlp(seed: int) -> MLPClassifier:
@@ -33,12 +56,7 @@ def knn(seed: int) -> KNeighborsClassifier:
     return KNeighborsClassifier(weights="distance")
 
 
-TABULAR_MODELS: dict[str, ModelFactory] = {"mlp": mlp, "extra-trees": extra_trees, "knn": knn}
-
-
-def derive_seed(*keys: int) -> int:
-    """A 32-bit seed determined by ``keys`` (run seed, round, member, fold, ...)."""
-    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+TABULAR_MODELS: dict[str, Model] = {"mlp": Model(mlp), "extra-trees": Model(extra_trees), "knn": Model(knn)}
 
 
 def full_proba(model: Any, X: np.ndarray, num_classes: int) -> np.ndarray:
@@ -66,29 +84,48 @@ def cross_validated_predictions(
     X_others: list[np.ndarray],
     num_classes: int,
     folds: int,
-    seed: int,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Out-of-fold probabilities for ``(X, y)`` and fold-averaged ones for each of ``X_others``.
+    seeds: ModelSeeds,
+) -> tuple[np.ndarray, list[np.ndarray], list[dict]]:
+    """Out-of-fold probabilities for ``(X, y)``, fold-averaged ones for each of ``X_others``, and
+    one record per fold (``epochs`` and ``converged`` for iterative models, else empty).
 
     Folds are stratified and shuffled; a class with fewer examples than folds lands in only some
     of them, and a class missing from a fold's training part gets probability 0 from that fold's
     model (a fold whose training part holds one class predicts it with certainty).
     """
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seeds.fold_split())
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        splits = list(splitter.split(X, y))
+    fold_seeds = [seeds.fold_model(fold) for fold in range(folds)]
+    if hasattr(factory, "cross_validate"):
+        return factory.cross_validate(X, y, X_others, num_classes, splits, fold_seeds)
     out_of_fold = np.zeros((len(X), num_classes))
     others = [np.zeros((len(Xo), num_classes)) for Xo in X_others]
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=derive_seed(seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.filterwarnings("ignore", message="The least populated class")
-        for fold, (train, held_out) in enumerate(splitter.split(X, y)):
-            model = _fit(factory, X[train], y[train], derive_seed(seed, fold))
-            out_of_fold[held_out] = full_proba(model, X[held_out], num_classes)
-            for Xo, total in zip(X_others, others):
-                total += full_proba(model, Xo, num_classes)
-    return out_of_fold, [total / folds for total in others]
+    records = []
+    for (train, held_out), fold_seed in zip(splits, fold_seeds):
+        model, record = _fit(factory, X[train], y[train], fold_seed)
+        records.append(record)
+        out_of_fold[held_out] = full_proba(model, X[held_out], num_classes)
+        for Xo, total in zip(X_others, others):
+            total += full_proba(model, Xo, num_classes)
+    return out_of_fold, [total / folds for total in others], records
 
 
-def _fit(factory: ModelFactory, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
+def _fit(factory: ModelFactory, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[Any, dict]:
+    """The fitted model and what is known of its convergence (a warning is recorded, not shown)."""
     if len(np.unique(y)) == 1:
-        return _ConstantModel(int(y[0]))
-    return factory(seed).fit(X, y)
+        return _ConstantModel(int(y[0])), {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = factory(seed).fit(X, y)
+    record = {}
+    if hasattr(model, "n_iter_"):
+        epochs = model.n_iter_
+        record["epochs"] = int(np.max(epochs))
+    if hasattr(model, "n_iter_") or caught:
+        record["converged"] = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for warning in caught:
+        if not issubclass(warning.category, ConvergenceWarning):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model, record

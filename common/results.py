@@ -3,7 +3,7 @@
 Per run (model, method, seed) in ``<results_dir>/<model>/`` (runs with a ``--consensus`` override
 go to ``<results_dir>/<model>/consensus-<rule>/``)::
 
-    <method>_<metric>_<seed>.npy   one array per metric (see common.loop.METRICS)
+    <method>_<metric>_<seed>.npy   one array per metric (see METRICS)
     <method>_<seed>.json           configuration, package versions, git commit, timings
 
 The JSON file is written last: a run is finished exactly when its JSON exists, names the same
@@ -25,7 +25,18 @@ from typing import Any, Optional
 import numpy as np
 
 from common.data import atomic_write
-from common.loop import METRICS
+
+METRICS = (
+    "consensus_accuracy",
+    "model_accuracy",
+    "num_new_examples",
+    "label_distribution_entropy",
+    "labels_per_example",
+)
+"""One array per metric and run, each with one entry (or row) per round, measured before that
+round's labels arrive: accuracy of the consensus labels of the labeled examples, test accuracy of
+the fold-averaged model, previously unlabeled examples labeled in the round, normalised entropy of
+the class distribution of all labels collected, labels per pool example."""
 
 
 @dataclass(frozen=True)

@@ -1,159 +1,38 @@
 """The grid of runs for one benchmark: command line, parallel workers, resume, summary.
 
-Every (method, seed) pair is one run, the unit of work: :func:`execute_run` computes it from its
-configuration alone (in this process, a local worker, or a dask worker with ``--scheduler``, see
-:mod:`common.distributed`) and returns its arrays; only the parent writes results, atomically, so a
-grid can be interrupted and rerun to complete what is missing. A run also checkpoints every round
-(:mod:`common.checkpoint`), so an interrupted run resumes from its last finished round.
+Every (method, seed) pair is one run (:mod:`common.execution`), computed in this process, in local
+worker processes or on a dask cluster (``--scheduler``, :mod:`common.distributed`); only this
+process writes results, atomically, so a grid can be interrupted and rerun to complete what is
+missing. A run also checkpoints every round (:mod:`common.checkpoint`), so an interrupted run
+resumes from its last finished round.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import platform
 import subprocess
 import sys
-import time
-import traceback
-from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from common.benchmarks import Benchmark
-from common.checkpoint import RunCheckpoint, remove_empty_checkpoint_folders
+from common.benchmark import Benchmark, configured, get_benchmark
+from common.checkpoint import remove_empty_checkpoint_folders
 from common.consensus import CONSENSUS_RULES
 from common.data import DATA_DIR_ENV, DataError, resolve_data_dir
-from common.loop import BudgetError, LoopSettings, run_rounds
+from common.execution import RunOutcome, RunSpec, UsageError, execute_run, forget_problems, problem_for
 from common.methods import METHODS, Method
-from common.problem import Problem
-from common.results import ConflictingResultError, RunKey, is_finished, write_run
+from common.results import ConflictingResultError, is_finished, write_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUICK_SEEDS, QUICK_ROUNDS = 2, 3
 PACKAGES = ("numpy", "scipy", "scikit-learn", "cleanlab", "crowd-kit", "pandas", "joblib", "torch")
-
-
-class UsageError(Exception):
-    """A bad flag value: reported in one line with exit status 2, before anything is written."""
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that determines one run's result."""
-
-    benchmark: Benchmark
-    method: Method
-    model: str
-    seed: int
-    consensus_override: Optional[str]
-    rounds: int
-    batch_size: int
-    n_initial: int
-    folds: int
-
-    @property
-    def key(self) -> RunKey:
-        return RunKey(self.model, self.method.name, self.seed, self.consensus_override)
-
-    @property
-    def consensus(self) -> str:
-        return self.consensus_override or self.method.consensus
-
-    def config(self) -> dict[str, Any]:
-        """The configuration stored with the results and compared on resume."""
-        return {
-            "benchmark": self.benchmark.name,
-            "dataset": self.benchmark.settings,
-            "model": self.model,
-            "ensemble": list(self.benchmark.ensemble) if self.method.ensemble else None,
-            "method": self.method.name,
-            "consensus": self.consensus,
-            "seed": self.seed,
-            "rounds": self.rounds,
-            "batch_size": self.batch_size,
-            "n_initial": self.n_initial,
-            "folds": self.folds,
-        }
-
-
-_PROBLEMS: dict[tuple, Problem] = {}
-
-
-def _problem(spec: RunSpec, data_dir: Path) -> Problem:
-    """The run's round-0 problem, reused by the next run of the same seed in this process.
-
-    Only the latest problem is kept: a CIFAR-10H problem holds about 230 MB, and the grid is
-    ordered seed by seed so that consecutive runs share it."""
-    key = (spec.benchmark.name, str(data_dir), spec.seed, spec.n_initial, spec.model)
-    if key not in _PROBLEMS:
-        _PROBLEMS.clear()
-        _PROBLEMS[key] = spec.benchmark.make_problem(data_dir, spec.seed, spec.n_initial, spec.model)
-    return _PROBLEMS[key]
-
-
-def execute_run(
-    spec: RunSpec,
-    data_dir: Optional[Path],
-    results_dir: Optional[Path] = None,
-    resume: bool = True,
-    on_round: Optional[Callable[[int], None]] = None,
-) -> dict[str, Any]:
-    """Compute one run with one BLAS/torch thread; returns its arrays and metadata (or an error).
-
-    ``data_dir`` None means this process's default (``resolve_data_dir``). With ``results_dir``,
-    the run checkpoints every round there (the only file it writes), starts from a checkpoint of
-    the same configuration if ``resume``, and removes its checkpoint when it finishes.
-    ``on_round(round_index)`` is called after each round's checkpoint (a hook for tests).
-    """
-    from threadpoolctl import threadpool_limits
-
-    started = time.time()
-    checkpoint = None if results_dir is None else RunCheckpoint(results_dir, spec.key, spec.config())
-    try:
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(1)
-        with threadpool_limits(limits=1):
-            problem = _problem(spec, resolve_data_dir(data_dir))
-            result = run_rounds(
-                problem,
-                spec.method,
-                spec.benchmark.members(spec.model, spec.method.ensemble),
-                LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus),
-                spec.seed,
-                on_round=on_round,
-                resume_from=checkpoint.load() if checkpoint is not None and resume else None,
-                on_state=None if checkpoint is None else checkpoint.save,
-            )
-        if checkpoint is not None:
-            checkpoint.remove()
-    except (DataError, BudgetError) as error:
-        return {"spec": spec, "error": str(error)}
-    except Exception:
-        return {"spec": spec, "error": traceback.format_exc()}
-    return {
-        "spec": spec,
-        "arrays": result.metrics,
-        "metadata": {
-            "config": spec.config(),
-            "problem": problem.info,
-            "round_seconds": result.round_seconds,
-            "phase_seconds": result.phase_seconds,
-            "wall_seconds": time.time() - started,
-            "peak_rss_mb": _peak_rss_mb(),
-            "host": platform.node(),
-        },
-    }
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (a worker's, when run in one)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def environment_metadata() -> dict[str, Any]:
@@ -224,6 +103,14 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
                         "(tcp://HOST:8786) instead of --jobs local processes")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke configuration: {QUICK_SEEDS} seeds, {QUICK_ROUNDS} rounds")
+    parser.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
+                        help="a Python file or module to import before anything else (it may register "
+                        "methods, consensus rules or benchmarks); repeatable")
+    if benchmark.flags:
+        group = parser.add_argument_group(f"{benchmark.name} dataset flags")
+        for flag in benchmark.flags:
+            group.add_argument(flag.name, type=flag.type, default=flag.default, choices=flag.choices,
+                               help=flag.help)
     return parser
 
 
@@ -232,6 +119,45 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def load_plugins(argv: Sequence[str]) -> list[str]:
+    """Import every ``--plugin`` named in ``argv`` (before the parser is built, so that what they
+    register is a valid choice); returns their names. Their functions travel to worker processes
+    by value, so workers need not be able to import them."""
+    names = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--plugin"]
+    names += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--plugin=")]
+    for name in names:
+        import_plugin(name)
+    return names
+
+
+def import_plugin(name: str):
+    """Import a plugin given as a path to a ``.py`` file or as a module name."""
+    import cloudpickle
+
+    try:
+        if name.endswith(".py") or os.sep in name:
+            path = Path(name)
+            if not path.is_file():
+                raise UsageError(f"--plugin {name}: no such file")
+            module_name = f"al_relabel_plugin_{path.stem}"
+            if module_name in sys.modules:
+                return sys.modules[module_name]
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(name)
+    except UsageError:
+        raise
+    except ModuleNotFoundError as error:
+        raise UsageError(f"--plugin {name}: {error}; give a path to a .py file or an importable module") from None
+    except Exception as error:  # the plugin's own error: name it in one line
+        raise UsageError(f"--plugin {name} failed to import: {type(error).__name__}: {error}") from None
+    cloudpickle.register_pickle_by_value(module)
+    return module
 
 
 def _methods(requested: Optional[Sequence[str]]) -> list[Method]:
@@ -245,7 +171,14 @@ def _methods(requested: Optional[Sequence[str]]) -> list[Method]:
 
 
 def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[argparse.Namespace, list[RunSpec]]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    load_plugins(argv)
     args = build_parser(benchmark).parse_args(argv)
+    for flag in benchmark.flags:
+        problem = flag.check(getattr(args, flag.dest))
+        if problem:
+            raise UsageError(f"{flag.name} {problem}, got {getattr(args, flag.dest)}")
+    benchmark = configured(benchmark, vars(args))
     seeds = args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else benchmark.seeds)
     rounds = args.rounds if args.rounds is not None else (QUICK_ROUNDS if args.quick else benchmark.rounds)
     positive = {"--seeds": seeds, "--rounds": rounds, "--batch-size": args.batch_size,
@@ -264,12 +197,6 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
             f"--batch-size {args.batch_size} exceeds the {benchmark.pool_size} pool examples that "
             "can be candidates; lower it"
         )
-    capacity = benchmark.pool_size * benchmark.num_annotators
-    if rounds * args.batch_size > capacity:
-        raise UsageError(
-            f"--rounds {rounds} x --batch-size {args.batch_size} asks for more labels than the "
-            f"{capacity} the annotators can give; lower either"
-        )
     args.results_dir = args.results_dir or PROJECT_ROOT / benchmark.name / "results"
     # On a cluster, workers without --data-dir resolve their own default (environment, cache dir).
     args.worker_data_dir = Path(args.data_dir) if args.data_dir else None
@@ -283,11 +210,29 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
     return args, specs
 
 
+def check_budget(spec: RunSpec, data_dir: Path) -> None:
+    """Build the first run's problem to check the data and the label budget before any worker
+    starts: every round needs ``batch_size`` candidates, and the annotators hold a finite number
+    of labels not handed out yet (simulated ones one per example each, replayed real ones only
+    those they gave)."""
+    problem = problem_for(spec, data_dir)  # cached: with --jobs 1 the first run reuses it
+    remaining = np.isnan(problem.initial_labels) & ~np.isnan(problem.hidden_labels)
+    candidates = int(np.count_nonzero(remaining.any(axis=1)))
+    if spec.batch_size > candidates:
+        raise UsageError(f"--batch-size {spec.batch_size} exceeds the {candidates} examples that can get a label in round 0")
+    capacity = int(np.count_nonzero(remaining))
+    if spec.rounds * spec.batch_size > capacity:
+        raise UsageError(
+            f"--rounds {spec.rounds} x --batch-size {spec.batch_size} asks for more labels than the "
+            f"{capacity} the annotators can still give; lower either"
+        )
+
+
 def _in_worker_processes(jobs: int, specs: list[RunSpec]) -> bool:
     return jobs > 1 and len(specs) > 1
 
 
-def _results(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int, resume: bool) -> Iterable[dict[str, Any]]:
+def _outcomes(specs: list[RunSpec], data_dir: Path, results_dir: Path, jobs: int, resume: bool) -> Iterable[RunOutcome]:
     if not _in_worker_processes(jobs, specs):
         return (execute_run(spec, data_dir, results_dir, resume) for spec in specs)
     from joblib import Parallel, delayed
@@ -323,42 +268,40 @@ def run_grid(
         return []
     first = pending[0]
     if scheduler is None:
-        # Building one problem here checks the data and the budget before any worker starts (on a
-        # cluster the data need only be on the workers: each run checks it there).
-        problem = _problem(first, data_dir)  # cached: with --jobs 1 the first run reuses it
-        candidates = int(np.count_nonzero((~np.isnan(problem.hidden_labels) & np.isnan(problem.initial_labels)).any(axis=1)))
-        if first.batch_size > candidates:
-            raise UsageError(f"--batch-size {first.batch_size} exceeds the {candidates} examples that can get a label in round 0")
+        # On a cluster the data need only be on the workers: each run checks it there.
+        check_budget(first, data_dir)
         if _in_worker_processes(jobs, pending):
-            del problem
-            _PROBLEMS.clear()  # the runs build their own in the worker processes; free the parent's
-        outcomes = _results(pending, data_dir, results_dir, jobs, resume=not force)
+            forget_problems()  # the runs build their own in the worker processes; free the parent's
+        outcomes = _outcomes(pending, data_dir, results_dir, jobs, resume=not force)
     else:
-        from common.distributed import cluster_results
+        from common.distributed import cluster_outcomes
 
-        outcomes = cluster_results(scheduler, pending, worker_data_dir, results_dir, resume=not force)
+        outcomes = cluster_outcomes(scheduler, pending, worker_data_dir, results_dir, resume=not force)
     environment = environment_metadata()
     failures = []
     bar = tqdm(total=len(pending), unit="run", desc=first.benchmark.name, dynamic_ncols=True)
     for outcome in outcomes:
-        spec = outcome["spec"]
-        if "error" in outcome:
-            where = f" on worker {outcome['worker']}" if outcome.get("worker") else ""
-            message = f"run failed: {spec.method.name} seed {spec.seed} ({spec.model}){where}: {outcome['error'].strip()}"
+        spec = outcome.spec
+        if outcome.failed:
+            where = f" on worker {outcome.worker}" if outcome.worker else ""
+            message = f"run failed: {spec.method.name} seed {spec.seed} ({spec.model}){where}: {outcome.error.strip()}"
             tqdm.write(message, file=sys.stderr)
             failures.append(message)
         else:
-            write_run(results_dir, spec.key, outcome["arrays"], {**outcome["metadata"], **environment})
+            write_run(results_dir, spec.key, outcome.arrays, {**outcome.metadata, **environment})
         bar.update()
     bar.close()
     remove_empty_checkpoint_folders(results_dir, [spec.key for spec in pending])
     return failures
 
 
-def main(benchmark: Benchmark, argv: Optional[Sequence[str]] = None) -> int:
-    """Command-line entry point of a benchmark script; returns the exit status."""
+def main(benchmark: Benchmark | str, argv: Optional[Sequence[str]] = None) -> int:
+    """Command-line entry point of a benchmark script (``benchmark`` or its registered name);
+    returns the exit status."""
     from common.summary import format_summary, summarize
 
+    if isinstance(benchmark, str):
+        benchmark = get_benchmark(benchmark)
     try:
         args, specs = parse_specs(benchmark, argv)
         failures = run_grid(specs, args.data_dir, args.results_dir, args.jobs, args.force,
@@ -378,3 +321,25 @@ def main(benchmark: Benchmark, argv: Optional[Sequence[str]] = None) -> int:
         print(f"{len(failures)} run(s) failed; see the messages above", file=sys.stderr)
         return 1
     return 0
+
+
+def cli(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m common.runner BENCHMARK [flags]``: run any registered benchmark, including one
+    that a ``--plugin`` registers."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        load_plugins(argv)
+        if not argv or argv[0].startswith("-"):
+            raise UsageError("name a benchmark first: python -m common.runner BENCHMARK [flags]")
+        benchmark = get_benchmark(argv[0])
+    except UsageError as error:
+        print(f"common.runner: error: {error}", file=sys.stderr)
+        return 2
+    except KeyError as error:
+        print(f"common.runner: error: {error.args[0]}", file=sys.stderr)
+        return 2
+    return main(benchmark, argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

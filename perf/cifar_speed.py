@@ -29,7 +29,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import benchmarks as bm  # noqa: E402
+from common.seeding import ModelSeeds, RunSeeds  # noqa: E402
+from common.suites import cifar10h as bm  # noqa: E402
 from common import features  # noqa: E402
 from common.data import resolve_data_dir  # noqa: E402
 from common.datasets import cifar10h as c10h  # noqa: E402
@@ -50,7 +51,7 @@ class Timer:
 
 def time_features(data_dir: Path) -> None:
     data = c10h.load_cifar10h(data_dir)
-    pool, test = bm.cifar_split(data.labels, 0, bm.CIFAR_10H.settings["test_size"])
+    pool, test = bm.cifar_split(data.labels, RunSeeds(0), bm.CIFAR_10H.settings["test_size"])
     images = np.concatenate([data.images[pool], data.images[test]])
     settings = bm.CIFAR_FEATURES
     with threadpool_limits(1):
@@ -73,7 +74,7 @@ def time_features(data_dir: Path) -> None:
 
 def time_models(data_dir: Path, sizes: list[int]) -> None:
     data = c10h.load_cifar10h(data_dir)
-    pool, test = bm.cifar_split(data.labels, 0, bm.CIFAR_10H.settings["test_size"])
+    pool, test = bm.cifar_split(data.labels, RunSeeds(0), bm.CIFAR_10H.settings["test_size"])
     design = bm.cifar_design_matrix(data.images[pool], data.images[test])
     X_pool, X_test = design[:len(pool)], design[len(pool):]
     y_pool, y_test = data.labels[pool], data.labels[test]
@@ -91,8 +92,8 @@ def time_models(data_dir: Path, sizes: list[int]) -> None:
                 accuracy = {}
                 for kind, labels in (("clean", y_pool), ("noisy", noisy)):
                     with Timer() as timer:
-                        _, (_, proba) = cross_validated_predictions(
-                            bm.CIFAR_MODELS[name], X_pool[:n], labels[:n], [X_pool[n:], X_test], 10, 5, 0
+                        _, (_, proba), _ = cross_validated_predictions(
+                            bm.CIFAR_MODELS[name].factory, X_pool[:n], labels[:n], [X_pool[n:], X_test], 10, 5, ModelSeeds(0)
                         )
                     accuracy[kind] = np.mean(proba.argmax(axis=1) == y_test)
                     if kind == "clean":
@@ -103,7 +104,7 @@ def time_models(data_dir: Path, sizes: list[int]) -> None:
 def initial_accuracy(data_dir: Path, seeds: int) -> None:
     print(f"{'seed':>4}{'annotators':>11}{'labels/annotator':>18}{'mean acc':>9}{'5% acc':>8}{'mix':>7}{'initial acc':>12}")
     for seed in range(seeds):
-        problem = bm.CIFAR_10H.make_problem(data_dir, seed, bm.CIFAR_10H.n_initial, "kmeans-logreg")
+        problem = bm.CIFAR_10H.make_problem(data_dir, RunSeeds(seed), bm.CIFAR_10H.n_initial, frozenset({"kmeans"}))
         info = problem.info
         per = info["labels_per_annotator"]
         print(f"{seed:>4}{info['num_annotators']:>11}{per['min']:>8}-{per['median']:.0f}-{per['max']:<7}"

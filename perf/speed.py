@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.benchmarks import BENCHMARKS  # noqa: E402
+import common.suites  # noqa: E402,F401  (registers the built-in benchmarks)
+from common.benchmark import BENCHMARKS  # noqa: E402
 from common.loop import PHASES  # noqa: E402
 from common.runner import main as run_benchmark  # noqa: E402
 

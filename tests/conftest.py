@@ -11,7 +11,8 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from common.benchmarks import Benchmark, simulated_tabular_problem
+from common.benchmark import Benchmark, simulated_tabular_problem
+from common.models import Model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,14 +36,13 @@ def nearest(seed: int) -> KNeighborsClassifier:
 TINY = Benchmark(
     name="tiny",
     make_problem=simulated_tabular_problem(tiny_data, (90, 60, 30), 60, 6, 0.8),
-    models={"logistic": logistic, "knn": nearest},
+    models={"logistic": Model(logistic), "knn": Model(nearest)},
     ensemble=("logistic", "knn"),
     default_model="logistic",
     rounds=3,
     batch_size=10,
     n_initial=40,
     pool_size=120,
-    num_annotators=6,
     folds=3,
     seeds=2,
     settings={"tiny": True},

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from common.checkpoint import RunCheckpoint
-from common.loop import METRICS
+from common.execution import RunSpec, execute_run
 from common.methods import METHODS
-from common.results import RunKey
-from common.runner import RunSpec, execute_run, main
+from common.results import METRICS, RunKey
+from common.runner import main
 
 
 class Stop(Exception):
@@ -28,7 +28,7 @@ def spec(benchmark, method="activelab", seed=1, rounds=3, batch_size=10):
 
 
 def same_arrays(a, b):
-    return all(np.array_equal(a["arrays"][m], b["arrays"][m]) for m in METRICS)
+    return all(np.array_equal(a.arrays[m], b.arrays[m]) for m in METRICS)
 
 
 @pytest.mark.parametrize("method, last_round", [("activelab", 0), ("activelab", 1), ("random", 1)])
@@ -36,14 +36,14 @@ def test_an_interrupted_run_resumes_bit_identically(tiny_benchmark, tmp_path, me
     run = spec(tiny_benchmark, method)
     reference = execute_run(run, None)
     interrupted = execute_run(run, None, tmp_path, on_round=stop_after(last_round))
-    assert f"Stop: stopped after round {last_round}" in interrupted["error"]
+    assert f"Stop: stopped after round {last_round}" in interrupted.error
     path = run.key.checkpoint_path(tmp_path)
     assert path.exists()
     rounds_run = []
     resumed = execute_run(run, None, tmp_path, on_round=rounds_run.append)
     assert rounds_run == list(range(last_round + 1, 3))
     assert same_arrays(resumed, reference)
-    assert len(resumed["metadata"]["round_seconds"]) == 3
+    assert len(resumed.metadata["round_seconds"]) == 3
     assert not path.exists()  # a finished run's checkpoint is removed
 
 

@@ -23,7 +23,7 @@ def tiny_images():
 
 
 def test_importing_the_benchmarks_does_not_import_torch():
-    code = "import sys, common.benchmarks, common.runner; sys.exit('torch' in sys.modules)"
+    code = "import sys, common.suites, common.runner; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT).returncode == 0
 
 
@@ -65,8 +65,9 @@ def test_one_tiny_epoch_gives_probabilities_over_the_fitted_classes(tiny_images)
 
 
 def test_the_benchmark_factory_reads_the_pixel_block(tiny_images):
-    from common.benchmarks import CIFAR_BLOCKS, resnet18
+    from common.suites.cifar10h import CIFAR_BLOCKS, resnet18
     from common.models import cross_validated_predictions
+    from common.seeding import ModelSeeds
 
     images, labels = tiny_images
     start, stop = CIFAR_BLOCKS["pixels"]
@@ -74,7 +75,7 @@ def test_the_benchmark_factory_reads_the_pixel_block(tiny_images):
     X[:, start:] = images
     model = resnet18(0)
     model.set_params(resnet18classifier__epochs=1, resnet18classifier__batch_size=8)
-    out_of_fold, (others,) = cross_validated_predictions(lambda seed: model, X, labels, [X[:5]], 10, 2, 0)
+    out_of_fold, (others,), _ = cross_validated_predictions(lambda seed: model, X, labels, [X[:5]], 10, 2, ModelSeeds(0))
     assert out_of_fold.shape == (40, 10) and others.shape == (5, 10)
     assert np.allclose(out_of_fold.sum(axis=1), 1, atol=1e-5)
     assert np.all(out_of_fold[:, [0, 1, 3, 4, 6, 8]] == 0)

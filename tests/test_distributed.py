@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from common.data import DataError
-from common.loop import METRICS
-from common.results import RunKey
+from common.models import Model
+from common.results import METRICS, RunKey
 from common.runner import main, parse_specs, run_grid
 from tests.conftest import REPO_ROOT, TINY, logistic, nearest
 
@@ -33,11 +33,11 @@ def slow_logistic(seed):
     return logistic(seed)
 
 
-def no_data(data_dir, seed, n_initial, model):
+def no_data(data_dir, seeds, n_initial, inputs):
     raise DataError(f"tiny.csv is missing from {data_dir}; copy it there")
 
 
-SLOW = dataclasses.replace(TINY, models={"logistic": slow_logistic, "knn": nearest})
+SLOW = dataclasses.replace(TINY, models={"logistic": Model(slow_logistic), "knn": Model(nearest)})
 NO_DATA = dataclasses.replace(TINY, name="tiny-no-data", make_problem=no_data)
 
 

@@ -1,15 +1,18 @@
 import numpy as np
 import pytest
 
-from common.loop import METRICS, BudgetError, LoopSettings, run_rounds
+from common.loop import BudgetError, LoopSettings, run_rounds
 from common.methods import METHODS
+from common.models import FEATURES
+from common.results import METRICS
+from common.seeding import RunSeeds
 
 
 def run(benchmark, method="random", seed=0, rounds=4, batch_size=10, consensus=None):
-    problem = benchmark.make_problem(None, seed, benchmark.n_initial, benchmark.default_model)
+    problem = benchmark.make_problem(None, RunSeeds(seed), benchmark.n_initial, frozenset({FEATURES}))
     m = METHODS[method]
     settings = LoopSettings(rounds, batch_size, benchmark.folds, consensus or m.consensus)
-    return problem, run_rounds(problem, m, benchmark.members(benchmark.default_model, m.ensemble), settings, seed)
+    return problem, run_rounds(problem, m, benchmark.members(benchmark.default_model, m.ensemble), settings, RunSeeds(seed))
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -59,4 +62,4 @@ def test_timings_are_recorded_per_round_and_phase(tiny_benchmark):
 
 def test_a_budget_beyond_the_candidates_is_an_error(tiny_benchmark):
     with pytest.raises(BudgetError, match="batch size"):
-        run(tiny_benchmark, batch_size=len(tiny_benchmark.make_problem(None, 0, 40, "logistic").y_pool) + 1)
+        run(tiny_benchmark, batch_size=len(tiny_benchmark.make_problem(None, RunSeeds(0), 40, frozenset({FEATURES})).y_pool) + 1)

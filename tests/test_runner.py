@@ -5,8 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from common.loop import METRICS
-from common.results import RunKey
+from common.results import METRICS, RunKey
 from common.runner import main
 from tests.conftest import REPO_ROOT
 
@@ -31,7 +30,7 @@ def test_results_are_identical_whatever_the_number_of_jobs(tiny_benchmark, tmp_p
 def test_the_parent_keeps_its_checked_problem_only_when_it_runs_the_grid_itself(tiny_benchmark, tmp_path):
     import dataclasses
 
-    from common import runner
+    from common import execution
 
     built = []
 
@@ -40,11 +39,11 @@ def test_the_parent_keeps_its_checked_problem_only_when_it_runs_the_grid_itself(
         return tiny_benchmark.make_problem(*args)
 
     benchmark = dataclasses.replace(tiny_benchmark, make_problem=counting_make_problem)
-    runner._PROBLEMS.clear()
+    execution._PROBLEMS.clear()
     argv = ["--methods", "random", "--seeds", "2", "--results-dir", str(tmp_path / "parallel"), "--jobs", "2"]
     assert main(benchmark, argv) == 0
     assert len(built) == 1  # the parent's check only: the runs built theirs in the workers
-    assert runner._PROBLEMS == {}  # and the parent's copy is not kept, it would only cost memory
+    assert execution._PROBLEMS == {}  # and the parent's copy is not kept, it would only cost memory
     argv = ["--methods", "random", "activelab", "--seeds", "1", "--results-dir", str(tmp_path / "serial"), "--jobs", "1"]
     assert main(benchmark, argv) == 0
     assert len(built) == 2  # built once more for the check, and reused by both runs of the seed

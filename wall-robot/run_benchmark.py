@@ -5,8 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.benchmarks import WALL_ROBOT  # noqa: E402
 from common.runner import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(WALL_ROBOT))
+    sys.exit(main("wall-robot"))

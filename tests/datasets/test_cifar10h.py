@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common import benchmarks
+from common.seeding import RunSeeds
+from common.suites import cifar10h as suite
 from common.annotators import Oracle
 from common.crowdlab import label_counts
 from common.data import DATA_DIR_ENV, DataError, DataFile
@@ -270,14 +271,14 @@ def test_problem_records_the_annotator_identity(fake_dir, monkeypatch, raw, iden
     data_dir = fake_dir[0]
     if not raw:
         (data_dir / c10h.RAW_CSV).unlink()
-    monkeypatch.setattr(benchmarks, "cifar_design_matrix", lambda pool, test: np.zeros((len(pool) + len(test), 4)))
-    make_problem = benchmarks.cifar10h_problem(test_size=20, initial_accuracy=0.8, skill_spread=2.0)
-    problem = make_problem(data_dir, 0, 10, "kmeans-logreg")
+    monkeypatch.setattr(suite, "cifar_design_matrix", lambda pool, test: np.zeros((len(pool) + len(test), 4)))
+    make_problem = suite.cifar10h_problem(test_size=20, initial_accuracy=0.8, skill_spread=2.0)
+    problem = make_problem(data_dir, RunSeeds(0), 10, frozenset({"kmeans"}))
     assert problem.info["annotator_identity"] == identity
     assert problem.X_pool.shape == (40, 4) and problem.X_test.shape == (20, 4)
     assert np.sum(~np.isnan(problem.initial_labels).all(axis=1)) == 10
     assert 0 <= problem.info["initial_consensus_accuracy"] <= 1
-    again = make_problem(data_dir, 0, 10, "kmeans-logreg")
+    again = make_problem(data_dir, RunSeeds(0), 10, frozenset({"kmeans"}))
     assert np.array_equal(problem.initial_labels, again.initial_labels, equal_nan=True)
 
 

@@ -1,0 +1,190 @@
+"""What a benchmark is, the shared tabular problem builder, and the registry of benchmarks.
+
+A benchmark suite (one module in :mod:`common.suites`) defines a dataset's :class:`Benchmark`: how
+a seed turns the data into a round-0 :class:`~common.problem.Problem`, its models, its defaults
+and any flags of its own, and registers it with :func:`register_benchmark`. A run script names its
+benchmark; :func:`common.runner.main` does the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from common.annotators import initial_label_matrix, simulate_annotators
+from common.models import Model, ModelFactory
+from common.problem import Problem
+from common.seeding import RunSeeds
+
+ProblemBuilder = Callable[[Path, RunSeeds, int, frozenset], Problem]
+"""``(data_dir, seeds, n_initial, inputs) -> Problem``: the round-0 state of the run whose random
+streams are ``seeds``, with ``n_initial`` labeled pool examples and the design-matrix blocks named
+in ``inputs`` (what the run's models read, see :class:`common.models.Model`)."""
+
+
+@dataclass(frozen=True)
+class DatasetFlag:
+    """A command-line flag of one benchmark (``--name``), passed to its ``configure`` function.
+
+    The runner adds it to the one parser every run script uses; ``check(value)`` returns an error
+    message (what the value must be) or None, reported in one line like every other bad flag.
+    """
+
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    check: Callable[[Any], Optional[str]] = lambda value: None
+    choices: Optional[tuple] = None
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    make_problem: ProblemBuilder
+    models: dict[str, Model]
+    ensemble: tuple[str, ...]
+    """Members fitted for ensemble methods (their predictions are averaged)."""
+    default_model: str
+    rounds: int
+    batch_size: int
+    n_initial: int
+    pool_size: int
+    """Pool examples: the bound on --n-initial and --batch-size checked before any data is read."""
+    folds: int = 5
+    seeds: int = 5
+    settings: dict = field(default_factory=dict)
+    """Dataset settings recorded with every run (subset sizes, noise level, flag values, ...)."""
+    flags: tuple[DatasetFlag, ...] = ()
+    configure: Optional[Callable[..., "Benchmark"]] = None
+    """Called with the values of ``flags`` (by ``dest``) to build the benchmark they select."""
+
+    def members(self, model: str, ensemble: bool) -> list[ModelFactory]:
+        return [self.models[name].factory for name in self._model_names(model, ensemble)]
+
+    def inputs(self, model: str, ensemble: bool) -> frozenset:
+        """The design-matrix blocks the run's models read: what its problem must hold."""
+        return frozenset(self.models[name].reads for name in self._model_names(model, ensemble))
+
+    def _model_names(self, model: str, ensemble: bool) -> tuple[str, ...]:
+        return self.ensemble if ensemble else (model,)
+
+
+def tabular_benchmark(
+    name: str,
+    load: Callable[[Path], tuple[np.ndarray, np.ndarray]],
+    class_counts: tuple[int, ...],
+    n_test: int,
+    num_annotators: int,
+    trace_fraction: float,
+    models: dict[str, Model],
+    ensemble: tuple[str, ...],
+    **defaults: Any,
+) -> Benchmark:
+    """A benchmark on tabular data with simulated annotators (the Wall Robot protocol, see
+    :func:`simulated_tabular_problem`); ``defaults`` are the remaining :class:`Benchmark` fields
+    (``default_model``, ``rounds``, ``batch_size``, ``n_initial``, ...)."""
+    return Benchmark(
+        name=name,
+        make_problem=simulated_tabular_problem(load, class_counts, n_test, num_annotators, trace_fraction),
+        models=models,
+        ensemble=ensemble,
+        pool_size=sum(class_counts) - n_test,
+        settings={
+            "class_counts": list(class_counts),
+            "n_test": n_test,
+            "num_annotators": num_annotators,
+            "trace_fraction": trace_fraction,
+        },
+        **defaults,
+    )
+
+
+def simulated_tabular_problem(
+    load: Callable[[Path], tuple[np.ndarray, np.ndarray]],
+    class_counts: tuple[int, ...],
+    n_test: int,
+    num_annotators: int,
+    trace_fraction: float,
+) -> ProblemBuilder:
+    """A problem builder for tabular data with simulated annotators (the Wall Robot protocol).
+
+    The ``data`` stream draws a class-stratified subset with ``class_counts`` rows per class, the
+    ``split`` stream splits off a stratified test set of ``n_test`` rows, the ``annotators`` stream
+    simulates the annotators on the remaining pool, and the ``data`` stream then labels
+    ``n_initial`` pool examples (see :mod:`common.seeding`), so every method with the same seeds
+    starts from the same state.
+    """
+
+    def make_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs: frozenset) -> Problem:
+        X, y = load(data_dir)
+        num_classes = len(class_counts)
+        rng = seeds.data()
+        subset = np.concatenate(
+            [rng.choice(np.flatnonzero(y == k), count, replace=False) for k, count in enumerate(class_counts)]
+        )
+        X, y = X[subset], y[subset]
+        pool, test = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seeds.split())
+        hidden, noise_matrix = simulate_annotators(
+            y[pool], num_annotators, trace_fraction, num_classes, seeds.annotators()
+        )
+        labeled = np.sort(rng.choice(len(pool), n_initial, replace=False))
+        initial = initial_label_matrix(hidden, labeled, rng)
+        accuracy = np.mean(hidden == y[pool][:, None], axis=0)
+        info = {
+            "annotator_identity": "simulated",
+            "mean_annotator_accuracy": float(accuracy.mean()),
+            "noise_matrix": np.round(noise_matrix, 6).tolist(),
+            "initial_labels_per_example": labels_per_example(initial, labeled),
+        }
+        return Problem(X[pool], y[pool], X[test], y[test], hidden, initial, num_classes, info)
+
+    return make_problem
+
+
+def labels_per_example(initial: np.ndarray, labeled: np.ndarray) -> dict[str, int]:
+    """How many initially labeled examples have 1, 2, ... labels (for the run's metadata)."""
+    counts = np.bincount(np.sum(~np.isnan(initial[labeled]), axis=1))
+    return {str(k): int(c) for k, c in enumerate(counts) if k}
+
+
+BENCHMARKS: dict[str, Benchmark] = {}
+"""Every registered benchmark by name (the built-in suites register on first lookup)."""
+
+
+def register_benchmark(benchmark: Benchmark) -> Benchmark:
+    """Add ``benchmark`` to the registry; its name is its folder and the results' benchmark."""
+    if benchmark.name in BENCHMARKS and BENCHMARKS[benchmark.name] is not benchmark:
+        raise ValueError(f"benchmark {benchmark.name!r} is registered twice")
+    if benchmark.default_model not in benchmark.models:
+        raise ValueError(f"benchmark {benchmark.name!r}: default model {benchmark.default_model!r} is not one of its models")
+    unknown = [name for name in benchmark.ensemble if name not in benchmark.models]
+    if unknown:
+        raise ValueError(f"benchmark {benchmark.name!r}: ensemble members {unknown} are not among its models")
+    BENCHMARKS[benchmark.name] = benchmark
+    return benchmark
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The registered benchmark ``name``, the built-in suites included."""
+    import common.suites  # noqa: F401  (registers the built-in suites)
+
+    if name not in BENCHMARKS:
+        raise KeyError(f"unknown benchmark {name!r}; registered: {', '.join(sorted(BENCHMARKS))}")
+    return BENCHMARKS[name]
+
+
+def configured(benchmark: Benchmark, values: dict[str, Any]) -> Benchmark:
+    """``benchmark`` with its dataset flags set to ``values`` (itself when they are the defaults)."""
+    if not benchmark.flags or all(values[f.dest] == f.default for f in benchmark.flags):
+        return benchmark
+    return benchmark.configure(**{f.dest: values[f.dest] for f in benchmark.flags})
+
