@@ -1,8 +1,9 @@
 """Loading finished runs for analysis, per-method summary tables and the tidy export.
 
 Reads only the results layout of :mod:`common.results` (never the data set). One results folder
-``<results_dir>/<model>/`` or ``<results_dir>/<model>/consensus-<rule>/`` is one :class:`Group`,
-the unit of one table: its runs must share one configuration (benchmark, data settings, rounds,
+``<results_dir>/<model>/`` or a variant folder below it (``consensus-<rule>/``,
+``assigner-<name>/``, ``data-seed-<n>/``, a dataset flag's, nested) is one :class:`Group`, the unit
+of one table: its runs must share one configuration (benchmark, data settings, rounds,
 batch size, initial labels, folds), or loading refuses with the files that differ. Runs still in
 progress (arrays without their JSON) and seeds missing for some methods are tolerated and reported.
 """
@@ -18,9 +19,8 @@ import numpy as np
 import pandas as pd
 
 from common import stats
-from common.loop import METRICS
 from common.methods import METHODS
-from common.results import RunKey
+from common.results import METRICS, REQUIRED_METRICS, RunKey
 
 REPORT_FOLDER = "report"
 """Where :mod:`common.report` writes, inside a results folder; never read as a model folder."""
@@ -32,8 +32,9 @@ SCORES = ("final_consensus_accuracy", "final_model_accuracy", "consensus_auc", "
 """Per-run summaries a table reports and that ranks and tests can use (higher is better)."""
 
 TIDY_COLUMNS = (
-    "benchmark", "model", "consensus_override", "method", "consensus", "seed", "round", "n_labels",
-    "consensus_accuracy", "model_accuracy", "num_new_examples", "label_distribution_entropy",
+    "benchmark", "model", "variant", "consensus_override", "assigner", "method", "consensus", "seed",
+    "round", "n_labels", "consensus_accuracy", "model_accuracy", "num_new_examples",
+    "label_distribution_entropy", "new_label_accuracy",
 )
 
 
@@ -53,6 +54,9 @@ class MethodRuns:
     model_accuracy: np.ndarray
     num_new_examples: np.ndarray
     label_distribution_entropy: np.ndarray
+    new_label_accuracy: np.ndarray
+    """(n_seeds, rounds) accuracy of the labels bought in each round (NaN for runs made before
+    this metric existed)."""
     n_labels: np.ndarray
     """(n_seeds, rounds) labels collected when each round's metrics were measured."""
     final_labels_per_example: np.ndarray
@@ -73,11 +77,12 @@ class MethodRuns:
 
 @dataclass
 class Group:
-    """The runs of one table: one results folder (benchmark, model, consensus setting)."""
+    """The runs of one table: one results folder (benchmark, model, variant)."""
 
     folder: Path
     model: str
-    consensus_override: Optional[str]
+    variant: tuple[str, ...]
+    """The variant folders below the model's (see :mod:`common.results`), () for the defaults."""
     config: dict
     """The configuration shared by every run (without the fields in :data:`VARYING_CONFIG`)."""
     methods: dict[str, MethodRuns]
@@ -91,15 +96,27 @@ class Group:
     def benchmark(self) -> str:
         return self.config.get("benchmark", "?")
 
+    def _variant_value(self, prefix: str) -> Optional[str]:
+        return next((part.removeprefix(prefix) for part in self.variant if part.startswith(prefix)), None)
+
+    @property
+    def consensus_override(self) -> Optional[str]:
+        return self._variant_value("consensus-")
+
+    @property
+    def assigner(self) -> str:
+        return self._variant_value("assigner-") or "random"
+
     @property
     def title(self) -> str:
         rule = f"consensus {self.consensus_override} for all" if self.consensus_override else "own consensus rules"
-        return f"{self.benchmark} / {self.model} ({rule})"
+        others = [part for part in self.variant if not part.startswith("consensus-")]
+        return f"{self.benchmark} / {self.model} ({', '.join([rule, *others])})"
 
     @property
     def slug(self) -> str:
         """A file-name prefix unique within one results folder."""
-        return self.model + (f"_consensus-{self.consensus_override}" if self.consensus_override else "")
+        return "_".join((self.model, *self.variant))
 
     @property
     def all_seeds(self) -> list[int]:
@@ -176,18 +193,18 @@ def load_results(results_dir: Path) -> list[Group]:
         return []
     groups = []
     for model_dir in sorted(p for p in results_dir.iterdir() if p.is_dir() and p.name != REPORT_FOLDER):
-        folders = [(model_dir, None)] + [
-            (p, p.name.removeprefix("consensus-"))
-            for p in sorted(model_dir.iterdir()) if p.is_dir() and p.name.startswith("consensus-")
-        ]
-        for folder, override in folders:
-            group = _load_group(results_dir, folder, model_dir.name, override)
+        folders = [model_dir] + sorted(
+            p for p in model_dir.rglob("*")
+            if p.is_dir() and "checkpoints" not in p.relative_to(model_dir).parts
+        )
+        for folder in folders:
+            group = _load_group(results_dir, folder, model_dir.name, folder.relative_to(model_dir).parts)
             if group is not None:
                 groups.append(group)
     return groups
 
 
-def _load_group(results_dir: Path, folder: Path, model: str, override: Optional[str]) -> Optional[Group]:
+def _load_group(results_dir: Path, folder: Path, model: str, variant: tuple[str, ...]) -> Optional[Group]:
     runs: dict[str, list[tuple[dict, dict]]] = {}
     incomplete: list[str] = []
     commits: dict[str, int] = {}
@@ -197,14 +214,15 @@ def _load_group(results_dir: Path, folder: Path, model: str, override: Optional[
         if not isinstance(config, dict) or "method" not in config or "seed" not in config:
             incomplete.append(f"{path.name} (unreadable, or without a configuration)")
             continue
-        key = RunKey(model, config["method"], int(config["seed"]), override)
+        key = RunKey(model, config["method"], int(config["seed"]), variant)
         if key.metadata_path(results_dir) != path:
             incomplete.append(f"{path.name} (its configuration names {key.metadata_path(results_dir).name})")
             continue
-        if not all(key.array_path(results_dir, m).exists() for m in METRICS):
+        if not all(key.array_path(results_dir, m).exists() for m in REQUIRED_METRICS):
             incomplete.append(f"{path.name} (arrays missing)")
             continue
-        arrays = {m: np.load(key.array_path(results_dir, m)) for m in METRICS}
+        paths = {m: key.array_path(results_dir, m) for m in METRICS}
+        arrays = {m: np.load(p) for m, p in paths.items() if p.exists()}
         runs.setdefault(config["method"], []).append((config, arrays))
         commit = str(metadata.get("git_commit", "unknown"))
         commits[commit] = commits.get(commit, 0) + 1
@@ -223,7 +241,7 @@ def _load_group(results_dir: Path, folder: Path, model: str, override: Optional[
     shared = _shared_config(folder, runs)
     order = [m for m in METHODS if m in runs] + sorted(m for m in runs if m not in METHODS)
     methods = {name: _stack(name, runs[name]) for name in order}
-    return Group(folder, model, override, shared, methods, incomplete, commits)
+    return Group(folder, model, tuple(variant), shared, methods, incomplete, commits)
 
 
 def _read_json(path: Path) -> Optional[dict]:
@@ -278,7 +296,9 @@ def _ranges(seeds: Sequence[int]) -> str:
 
 def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
     runs = sorted(runs, key=lambda r: int(r[0]["seed"]))
-    stacked = {m: np.stack([arrays[m] for _, arrays in runs]) for m in METRICS}
+    rounds = len(runs[0][1]["consensus_accuracy"])
+    missing = np.full(rounds, np.nan)
+    stacked = {m: np.stack([arrays.get(m, missing) for _, arrays in runs]) for m in METRICS}
     return MethodRuns(
         method=method,
         consensus=runs[0][0].get("consensus", ""),
@@ -287,6 +307,7 @@ def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
         model_accuracy=stacked["model_accuracy"].astype(float),
         num_new_examples=stacked["num_new_examples"].astype(int),
         label_distribution_entropy=stacked["label_distribution_entropy"].astype(float),
+        new_label_accuracy=stacked["new_label_accuracy"].astype(float),
         n_labels=stacked["labels_per_example"].sum(axis=2),
         final_labels_per_example=stacked["labels_per_example"][:, -1],
     )
@@ -341,7 +362,9 @@ def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", refer
     table = pd.DataFrame(list(rows.values()))
     table.insert(0, "benchmark", group.benchmark)
     table.insert(1, "model", group.model)
-    table.insert(2, "consensus_override", group.consensus_override or "")
+    table.insert(2, "variant", "/".join(group.variant))
+    table.insert(3, "consensus_override", group.consensus_override or "")
+    table.insert(4, "assigner", group.assigner)
     table["rank_by"] = rank_by
     return table
 
@@ -368,7 +391,9 @@ def tidy_table(groups: Sequence[Group]) -> pd.DataFrame:
             frames.append(pd.DataFrame({
                 "benchmark": group.benchmark,
                 "model": group.model,
+                "variant": "/".join(group.variant),
                 "consensus_override": group.consensus_override or "",
+                "assigner": group.assigner,
                 "method": runs.method,
                 "consensus": runs.consensus,
                 "seed": np.repeat(runs.seeds, rounds),
@@ -378,6 +403,7 @@ def tidy_table(groups: Sequence[Group]) -> pd.DataFrame:
                 "model_accuracy": runs.model_accuracy.ravel(),
                 "num_new_examples": runs.num_new_examples.ravel(),
                 "label_distribution_entropy": runs.label_distribution_entropy.ravel(),
+                "new_label_accuracy": runs.new_label_accuracy.ravel(),
             }))
     if not frames:
         return pd.DataFrame({column: [] for column in TIDY_COLUMNS})
@@ -400,8 +426,8 @@ def read_tidy(path: Path) -> pd.DataFrame:
     path = Path(path)
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
-    text_columns = ("benchmark", "model", "consensus_override", "method", "consensus")
+    text_columns = ("benchmark", "model", "variant", "consensus_override", "assigner", "method", "consensus")
     table = pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=False)
-    for column in ("consensus_accuracy", "model_accuracy", "label_distribution_entropy"):
+    for column in ("consensus_accuracy", "model_accuracy", "label_distribution_entropy", "new_label_accuracy"):
         table[column] = pd.to_numeric(table[column])
     return table

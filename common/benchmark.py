@@ -8,6 +8,7 @@ benchmark; :func:`common.runner.main` does the rest.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -66,6 +67,8 @@ class Benchmark:
     flags: tuple[DatasetFlag, ...] = ()
     configure: Optional[Callable[..., "Benchmark"]] = None
     """Called with the values of ``flags`` (by ``dest``) to build the benchmark they select."""
+    variant: tuple[str, ...] = ()
+    """Results folders of the non-default flag values (``test-size-4000``): kept apart."""
 
     def members(self, model: str, ensemble: bool) -> list[ModelFactory]:
         return [self.models[name].factory for name in self._model_names(model, ensemble)]
@@ -184,7 +187,9 @@ def get_benchmark(name: str) -> Benchmark:
 
 def configured(benchmark: Benchmark, values: dict[str, Any]) -> Benchmark:
     """``benchmark`` with its dataset flags set to ``values`` (itself when they are the defaults)."""
-    if not benchmark.flags or all(values[f.dest] == f.default for f in benchmark.flags):
+    changed = [f for f in benchmark.flags if values[f.dest] != f.default]
+    if not changed:
         return benchmark
-    return benchmark.configure(**{f.dest: values[f.dest] for f in benchmark.flags})
+    chosen = benchmark.configure(**{f.dest: values[f.dest] for f in benchmark.flags})
+    return dataclasses.replace(chosen, variant=tuple(f"{f.name.lstrip('-')}-{values[f.dest]}" for f in changed))
 

@@ -72,5 +72,5 @@ def _gather(client: Client, futures: dict) -> Iterator[RunOutcome]:
 
 def _task_key(spec: RunSpec) -> str:
     """A readable key, unique per submission so that no earlier result of the same name is reused."""
-    consensus = f"-{spec.consensus_override}" if spec.consensus_override else ""
-    return f"run-{spec.benchmark.name}-{spec.model}-{spec.method.name}{consensus}-seed{spec.seed}-{uuid.uuid4().hex[:8]}"
+    variant = "".join(f"-{part}" for part in spec.variant)
+    return f"run-{spec.benchmark.name}-{spec.model}-{spec.method.name}{variant}-seed{spec.seed}-{uuid.uuid4().hex[:8]}"

@@ -46,10 +46,23 @@ class RunSpec:
     batch_size: int
     n_initial: int
     folds: int
+    assigner: str = "random"
+    data_seed: Optional[int] = None
+    """Fixes the data draw (subset, split, annotators, initial labels) whatever ``seed`` is."""
+
+    @property
+    def variant(self) -> tuple[str, ...]:
+        """The results' variant folders (see :mod:`common.results`): () for the defaults."""
+        return (
+            *self.benchmark.variant,
+            *([f"data-seed-{self.data_seed}"] if self.data_seed is not None else []),
+            *([f"consensus-{self.consensus_override}"] if self.consensus_override else []),
+            *([f"assigner-{self.assigner}"] if self.assigner != "random" else []),
+        )
 
     @property
     def key(self) -> RunKey:
-        return RunKey(self.model, self.method.name, self.seed, self.consensus_override)
+        return RunKey(self.model, self.method.name, self.seed, self.variant)
 
     @property
     def consensus(self) -> str:
@@ -57,15 +70,16 @@ class RunSpec:
 
     @property
     def seeds(self) -> RunSeeds:
-        return RunSeeds(self.seed)
+        return RunSeeds(self.seed, self.data_seed)
 
     @property
     def inputs(self) -> frozenset:
         return self.benchmark.inputs(self.model, self.method.ensemble)
 
     def config(self) -> dict[str, Any]:
-        """The configuration stored with the results and compared on resume."""
-        return {
+        """The configuration stored with the results and compared on resume (``assigner`` and
+        ``data_seed`` only when not the defaults, as runs made before they existed lack them)."""
+        config = {
             "benchmark": self.benchmark.name,
             "dataset": self.benchmark.settings,
             "model": self.model,
@@ -78,6 +92,11 @@ class RunSpec:
             "n_initial": self.n_initial,
             "folds": self.folds,
         }
+        if self.assigner != "random":
+            config["assigner"] = self.assigner
+        if self.data_seed is not None:
+            config["data_seed"] = self.data_seed
+        return config
 
 
 @dataclass
@@ -104,7 +123,8 @@ def problem_for(spec: RunSpec, data_dir: Path) -> Problem:
 
     Only the latest problem is kept: a CIFAR-10H problem holds about 230 MB, and the grid is
     ordered seed by seed so that consecutive runs share it."""
-    key = (spec.benchmark.name, repr(spec.benchmark.settings), str(data_dir), spec.seed, spec.n_initial, spec.inputs)
+    key = (spec.benchmark.name, repr(spec.benchmark.settings), str(data_dir), spec.seed, spec.data_seed,
+           spec.n_initial, spec.inputs)
     if key not in _PROBLEMS:
         _PROBLEMS.clear()
         _PROBLEMS[key] = spec.benchmark.make_problem(data_dir, spec.seeds, spec.n_initial, spec.inputs)
@@ -143,7 +163,7 @@ def execute_run(
                 problem,
                 spec.method,
                 spec.benchmark.members(spec.model, spec.method.ensemble),
-                LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus),
+                LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus, spec.assigner),
                 spec.seeds,
                 on_round=on_round,
                 resume_from=checkpoint.load() if checkpoint is not None and resume else None,

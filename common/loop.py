@@ -3,7 +3,8 @@
 Each round: (1) consensus labels for the labeled examples from their labels and the previous
 round's predictions; (2) K-fold cross-validated fits of the model (or each ensemble member) on
 those consensus labels; (3) the method scores every candidate; (4) the lowest scores get one new
-label each from an annotator who has not labeled that example; (5) the metrics are recorded.
+label each, from the annotator the assigner picks among those who can still label that example;
+(5) the metrics are recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from common import crowdlab
 from common.annotators import Oracle
+from common.assigners import ASSIGNERS, AssignmentState
 from common.consensus import CONSENSUS_RULES
 from common.methods import Method, ScoringState
 from common.models import ModelFactory, cross_validated_predictions
@@ -64,6 +66,8 @@ class LoopSettings:
     folds: int
     consensus: str
     """Consensus rule from round 1 on (round 0 is always majority vote)."""
+    assigner: str = "random"
+    """Who answers each label request (:mod:`common.assigners`)."""
 
 
 def run_rounds(
@@ -85,6 +89,7 @@ def run_rounds(
     """
     rng = seeds.loop()
     oracle = Oracle(problem.hidden_labels)
+    assigner = ASSIGNERS[settings.assigner]
     num_classes = problem.num_classes
     rounds = settings.rounds
     state = _initial_state(problem, rounds, rng) if resume_from is None else resume_from
@@ -131,6 +136,10 @@ def run_rounds(
 
         chosen = _select(scores, oracle.available(labels).any(axis=1), settings.batch_size, rng, method.name)
         metrics["num_new_examples"][round_index] = np.count_nonzero(~labeled[chosen])
+        annotators = assigner(
+            AssignmentState(labels, chosen, oracle.available(labels, chosen),
+                            _full_consensus(labeled, consensus), state.pred_probs, rng)
+        )
         lap("selection")
 
         num_labels = np.sum(~np.isnan(labels), axis=1)
@@ -142,7 +151,8 @@ def run_rounds(
         metrics["label_distribution_entropy"][round_index] = _label_distribution_entropy(
             labels, num_classes
         )
-        oracle.label(labels, chosen, rng)
+        given = oracle.answer(labels, chosen, annotators)
+        metrics["new_label_accuracy"][round_index] = np.mean(given == problem.y_pool[chosen])
         previous_predictions = pool_predictions
         lap("metrics")
 
@@ -185,6 +195,13 @@ def _fit_members(problem, models, labeled, consensus, folds, seeds, round_index)
         pool[member, labeled] = out_of_fold
         pool[member, ~labeled] = unlabeled
     return pool, test, fits
+
+
+def _full_consensus(labeled: np.ndarray, consensus: np.ndarray) -> np.ndarray:
+    """The consensus label of every pool example, -1 for the unlabeled."""
+    full = np.full(len(labeled), -1)
+    full[labeled] = consensus
+    return full
 
 
 def _select(scores, candidates, batch_size, rng, method_name) -> np.ndarray:

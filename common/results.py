@@ -1,7 +1,10 @@
 """The results layout on disk: atomic writes, completeness checks, loading.
 
-Per run (model, method, seed) in ``<results_dir>/<model>/`` (runs with a ``--consensus`` override
-go to ``<results_dir>/<model>/consensus-<rule>/``)::
+Per run (model, method, seed) in ``<results_dir>/<model>/``, or in a variant folder below it when
+the run departs from the benchmark's defaults in a way that changes what it measures: a
+non-default dataset flag (``annotators-individual/``, ``test-size-4000/``), a fixed data draw
+(``data-seed-123/``), a ``--consensus`` override (``consensus-crowdlab/``), a non-default
+``--assigner`` (``assigner-ie_thresh/``), nested in that order::
 
     <method>_<metric>_<seed>.npy   one array per metric (see METRICS)
     <method>_<seed>.json           configuration, package versions, git commit, timings
@@ -32,11 +35,18 @@ METRICS = (
     "num_new_examples",
     "label_distribution_entropy",
     "labels_per_example",
+    "new_label_accuracy",
 )
 """One array per metric and run, each with one entry (or row) per round, measured before that
 round's labels arrive: accuracy of the consensus labels of the labeled examples, test accuracy of
 the fold-averaged model, previously unlabeled examples labeled in the round, normalised entropy of
-the class distribution of all labels collected, labels per pool example."""
+the class distribution of all labels collected, labels per pool example; and the accuracy,
+against the truth, of the labels bought in the round (``new_label_accuracy``: whom the budget paid).
+
+``new_label_accuracy`` came later than the others: runs made before it existed lack its file and
+count as finished without it (:data:`REQUIRED_METRICS`); loading gives NaN in its place."""
+
+REQUIRED_METRICS = METRICS[:5]
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,11 @@ class RunKey:
     model: str
     method: str
     seed: int
-    consensus: Optional[str] = None
-    """The ``--consensus`` override, None for each method's own rule."""
+    variant: tuple[str, ...] = ()
+    """Variant folders below the model's, outermost first (module docstring); () for defaults."""
 
     def folder(self, results_dir: Path) -> Path:
-        folder = Path(results_dir) / self.model
-        return folder / f"consensus-{self.consensus}" if self.consensus else folder
+        return Path(results_dir, self.model, *self.variant)
 
     def array_path(self, results_dir: Path, metric: str) -> Path:
         return self.folder(results_dir) / f"{self.method}_{metric}_{self.seed}.npy"
@@ -68,6 +77,8 @@ class ConflictingResultError(RuntimeError):
 def write_run(results_dir: Path, key: RunKey, arrays: dict[str, np.ndarray], metadata: dict) -> None:
     """Write a run's arrays, then its metadata (which marks it finished)."""
     for metric in METRICS:
+        if metric not in arrays and metric not in REQUIRED_METRICS:
+            continue
         atomic_write(key.array_path(results_dir, metric), lambda s, a=arrays[metric]: np.save(s, a))
     text = json.dumps(metadata, indent=2, sort_keys=True).encode()
     atomic_write(key.metadata_path(results_dir), lambda s: s.write(text))
@@ -86,7 +97,7 @@ def read_metadata(results_dir: Path, key: RunKey) -> Optional[dict]:
 def is_finished(results_dir: Path, key: RunKey, config: dict) -> bool:
     """True if the run is on disk with ``config``; raises if it is there with another one."""
     metadata = read_metadata(results_dir, key)
-    if metadata is None or not all(key.array_path(results_dir, m).exists() for m in METRICS):
+    if metadata is None or not all(key.array_path(results_dir, m).exists() for m in REQUIRED_METRICS):
         return False
     if metadata.get("config") != config:
         differing = sorted(
@@ -102,7 +113,8 @@ def is_finished(results_dir: Path, key: RunKey, config: dict) -> bool:
 
 
 def load_run(results_dir: Path, key: RunKey) -> dict[str, Any]:
-    """A finished run's arrays by metric name, plus ``"metadata"``."""
-    run: dict[str, Any] = {m: np.load(key.array_path(results_dir, m)) for m in METRICS}
+    """A finished run's arrays by metric name (those it has), plus ``"metadata"``."""
+    paths = {m: key.array_path(results_dir, m) for m in METRICS}
+    run: dict[str, Any] = {m: np.load(path) for m, path in paths.items() if path.exists()}
     run["metadata"] = read_metadata(results_dir, key)
     return run

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
+from common.assigners import ASSIGNERS
 from common.benchmark import Benchmark, configured, get_benchmark
 from common.checkpoint import remove_empty_checkpoint_folders
 from common.consensus import CONSENSUS_RULES
@@ -91,6 +92,13 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
     parser.add_argument("--consensus", choices=list(CONSENSUS_RULES),
                         help="consensus rule for every method after round 0 (default: crowdlab for "
                         "ActiveLab methods, majority vote for the others)")
+    parser.add_argument("--assigner", default="random", choices=list(ASSIGNERS),
+                        help="who answers each label request (default: random, a random annotator who "
+                        "can still label the example); other assigners' results go to assigner-NAME/")
+    parser.add_argument("--data-seed", type=int, metavar="N",
+                        help="hold the data draw (subset, split, annotators, initial labels) fixed at N "
+                        "while --seeds varies the rest (the ActiveLab study's design); results go to "
+                        "data-seed-N/")
     parser.add_argument("--jobs", type=int, default=_cpu_count(),
                         help="parallel worker processes, one BLAS thread each (default: all cores)")
     parser.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else a user cache directory)")
@@ -188,6 +196,8 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
             raise UsageError(f"{flag} must be at least 1, got {value}")
     if args.folds < 2:
         raise UsageError(f"--folds must be at least 2, got {args.folds}")
+    if args.data_seed is not None and args.data_seed < 0:
+        raise UsageError(f"--data-seed must be at least 0, got {args.data_seed}")
     if args.n_initial > benchmark.pool_size:
         raise UsageError(f"--n-initial {args.n_initial} exceeds the pool of {benchmark.pool_size} examples")
     if args.n_initial < args.folds:
@@ -203,7 +213,7 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
     args.data_dir = resolve_data_dir(args.data_dir)
     specs = [
         RunSpec(benchmark, method, args.model, seed, args.consensus, rounds, args.batch_size,
-                args.n_initial, args.folds)
+                args.n_initial, args.folds, args.assigner, args.data_seed)
         for seed in range(seeds)
         for method in _methods(args.methods)
     ]

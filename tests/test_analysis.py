@@ -52,7 +52,7 @@ def write_fake_runs(
     offsets = offsets or {"random": 0.0, "entropy": -0.02, "activelab": 0.1}
     for method, offset in offsets.items():
         for seed in seeds:
-            key = RunKey("mlp", method, seed, consensus_override)
+            key = RunKey("mlp", method, seed, (f"consensus-{consensus_override}",) if consensus_override else ())
             new = 2 if method == "activelab" else 4
             config = fake_config(method, seed, consensus=consensus_override or "majority")
             write_run(results_dir, key, fake_arrays(offset, seed, new), {"config": config})

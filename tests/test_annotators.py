@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from common.annotators import Oracle, initial_label_matrix, simulate_annotators
+from common.annotators import (
+    Oracle,
+    initial_label_matrix,
+    simulate_annotators,
+    simulate_individual_annotators,
+)
 
 
 def test_simulated_annotators_follow_the_noise_matrix_and_prior():
@@ -60,3 +65,62 @@ def test_oracle_never_asks_an_annotator_twice_and_respects_missing_labels():
     assert not oracle.available(labels)[0].any()
     with pytest.raises(ValueError, match="no remaining annotator"):
         oracle.label(labels, np.array([0]), rng)
+
+
+def test_individual_annotators_follow_their_own_noise_matrices():
+    rng = np.random.default_rng(0)
+    true = rng.choice(4, size=20000, p=[0.37, 0.3, 0.1, 0.23])
+    hidden, matrices, accuracy = simulate_individual_annotators(true, 30, 4, seed=3)
+    assert hidden.shape == (20000, 30) and len(matrices) == 30 and accuracy.shape == (30,)
+    prior = np.bincount(true, minlength=4) / len(true)
+    for m, matrix in enumerate(matrices):
+        assert np.allclose(matrix.sum(axis=0), 1.0) and np.all(matrix >= 0)
+        assert np.isclose(accuracy[m], prior @ np.diag(matrix))
+        # cleanlab flips floor(N[i, j] * count_j) labels per cell: exact up to rounding
+        assert abs(np.mean(hidden[:, m] == true) - accuracy[m]) < 0.003, m
+        given = hidden[true == 2, m].astype(int)
+        assert np.allclose(np.bincount(given, minlength=4) / given.size, matrix[:, 2], atol=0.01)
+    assert len({round(a, 6) for a in accuracy}) == 30  # every annotator has its own quality
+
+
+def test_individual_annotators_mix_good_and_near_random_workers_around_the_target_mean():
+    rng = np.random.default_rng(1)
+    true = rng.choice(4, size=2000, p=[0.37, 0.3, 0.1, 0.23])
+    for target in (0.85, 0.8):
+        means = []
+        for seed in range(8):
+            _, matrices, accuracy = simulate_individual_annotators(
+                true, 30, 4, seed=seed, trace_fraction=target
+            )
+            fractions = np.array([np.trace(m) for m in matrices]) / 4
+            # exactly round(0.1 * 30) = 3 near-random workers, within 0.1 of chance (1/4)
+            assert np.sum(fractions <= 0.35 + 1e-9) == 3
+            assert np.all(fractions >= 0.25 - 1e-9) and np.all(fractions < 1)
+            means.append(accuracy.mean())
+            assert abs(accuracy.mean() - target) < 0.06
+        assert abs(np.mean(means) - target) < 0.02
+    # many annotators: the mean of the expected accuracies converges to the target
+    _, _, accuracy = simulate_individual_annotators(true, 600, 4, seed=0, trace_fraction=0.8)
+    assert abs(accuracy.mean() - 0.8) < 0.015
+    assert np.sum(accuracy < 0.5) >= 50  # the near-random share is there (60 drawn)
+
+
+def test_individual_annotators_are_seeded_and_leave_the_global_generator_alone():
+    true = np.repeat(np.arange(3), 60)
+    np.random.seed(123)
+    expected_next = np.random.random()
+    np.random.seed(123)
+    a, matrices_a, acc_a = simulate_individual_annotators(true, 6, 3, seed=1, trace_fraction=0.8)
+    assert np.random.random() == expected_next
+    b, matrices_b, acc_b = simulate_individual_annotators(true, 6, 3, seed=1, trace_fraction=0.8)
+    c, _, _ = simulate_individual_annotators(true, 6, 3, seed=2, trace_fraction=0.8)
+    assert np.array_equal(a, b) and np.array_equal(acc_a, acc_b) and not np.array_equal(a, c)
+    assert all(np.array_equal(x, y) for x, y in zip(matrices_a, matrices_b))
+
+
+def test_individual_annotators_reject_an_unreachable_mean():
+    true = np.repeat(np.arange(4), 10)
+    with pytest.raises(ValueError, match="trace_fraction"):
+        simulate_individual_annotators(true, 10, 4, seed=0, trace_fraction=0.2)
+    with pytest.raises(ValueError, match="cannot be reached"):
+        simulate_individual_annotators(true, 10, 4, seed=0, trace_fraction=0.5, spammer_share=0.9)
