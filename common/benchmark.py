@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from common.annotators import initial_label_matrix, simulate_annotators
+from common.annotators import initial_label_matrix, simulate_annotators, simulate_individual_annotators
 from common.models import Model, ModelFactory
 from common.problem import Problem
 from common.seeding import RunSeeds
@@ -90,6 +90,7 @@ def tabular_benchmark(
     trace_fraction: float,
     models: dict[str, Model],
     ensemble: tuple[str, ...],
+    annotators: str = "shared",
     **defaults: Any,
 ) -> Benchmark:
     """A benchmark on tabular data with simulated annotators (the Wall Robot protocol, see
@@ -97,7 +98,7 @@ def tabular_benchmark(
     (``default_model``, ``rounds``, ``batch_size``, ``n_initial``, ...)."""
     return Benchmark(
         name=name,
-        make_problem=simulated_tabular_problem(load, class_counts, n_test, num_annotators, trace_fraction),
+        make_problem=simulated_tabular_problem(load, class_counts, n_test, num_annotators, trace_fraction, annotators),
         models=models,
         ensemble=ensemble,
         pool_size=sum(class_counts) - n_test,
@@ -106,6 +107,7 @@ def tabular_benchmark(
             "n_test": n_test,
             "num_annotators": num_annotators,
             "trace_fraction": trace_fraction,
+            **({"annotators": annotators} if annotators != "shared" else {}),
         },
         **defaults,
     )
@@ -117,8 +119,14 @@ def simulated_tabular_problem(
     n_test: int,
     num_annotators: int,
     trace_fraction: float,
+    annotators: str = "shared",
 ) -> ProblemBuilder:
     """A problem builder for tabular data with simulated annotators (the Wall Robot protocol).
+
+    ``annotators="shared"``: every annotator labels through one noise matrix of trace
+    ``trace_fraction * K``, as in the ActiveLab study; ``"individual"``: each has its own, with
+    quality spread as on real crowds and the same mean accuracy
+    (:func:`common.annotators.simulate_individual_annotators`).
 
     The ``data`` stream draws a class-stratified subset with ``class_counts`` rows per class, the
     ``split`` stream splits off a stratified test set of ``n_test`` rows, the ``annotators`` stream
@@ -136,16 +144,24 @@ def simulated_tabular_problem(
         )
         X, y = X[subset], y[subset]
         pool, test = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seeds.split())
-        hidden, noise_matrix = simulate_annotators(
-            y[pool], num_annotators, trace_fraction, num_classes, seeds.annotators()
-        )
+        if annotators == "shared":
+            hidden, noise_matrix = simulate_annotators(
+                y[pool], num_annotators, trace_fraction, num_classes, seeds.annotators()
+            )
+            described = {"noise_matrix": np.round(noise_matrix, 6).tolist()}
+        else:
+            hidden, _, expected = simulate_individual_annotators(
+                y[pool], num_annotators, num_classes, seeds.annotators(), trace_fraction=trace_fraction
+            )
+            described = {"expected_annotator_accuracy": np.round(expected, 4).tolist()}
         labeled = np.sort(rng.choice(len(pool), n_initial, replace=False))
         initial = initial_label_matrix(hidden, labeled, rng)
         accuracy = np.mean(hidden == y[pool][:, None], axis=0)
         info = {
             "annotator_identity": "simulated",
             "mean_annotator_accuracy": float(accuracy.mean()),
-            "noise_matrix": np.round(noise_matrix, 6).tolist(),
+            "annotator_accuracy": np.round(accuracy, 4).tolist(),
+            **described,
             "initial_labels_per_example": labels_per_example(initial, labeled),
         }
         return Problem(X[pool], y[pool], X[test], y[test], hidden, initial, num_classes, info)

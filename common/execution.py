@@ -8,6 +8,9 @@ outcomes. Both import this module; neither imports the other.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
 import platform
 import sys
 import time
@@ -49,6 +52,9 @@ class RunSpec:
     assigner: str = "random"
     data_seed: Optional[int] = None
     """Fixes the data draw (subset, split, annotators, initial labels) whatever ``seed`` is."""
+    plugins: tuple[str, ...] = ()
+    """``--plugin`` files and modules, imported by the process that computes the run (they may
+    register the consensus rule or assigner the run names)."""
 
     @property
     def variant(self) -> tuple[str, ...]:
@@ -155,6 +161,8 @@ def execute_run(
     started = time.time()
     checkpoint = None if results_dir is None else RunCheckpoint(results_dir, spec.key, spec.config())
     try:
+        for plugin in spec.plugins:
+            import_plugin(plugin)
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         with threadpool_limits(limits=1):
@@ -189,6 +197,38 @@ def execute_run(
             "host": platform.node(),
         },
     )
+
+
+def import_plugin(name: str):
+    """Import a plugin given as a path to a ``.py`` file or as a module name."""
+    import cloudpickle
+
+    try:
+        if name.endswith(".py") or os.sep in name:
+            path = Path(name)
+            if not path.is_file():
+                raise UsageError(f"--plugin {name}: no such file")
+            module_name = f"al_relabel_plugin_{path.stem}"
+            if module_name in sys.modules:
+                return sys.modules[module_name]
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[module_name]
+                raise
+        else:
+            module = importlib.import_module(name)
+    except UsageError:
+        raise
+    except ModuleNotFoundError as error:
+        raise UsageError(f"--plugin {name}: {error}; give a path to a .py file or an importable module") from None
+    except Exception as error:  # the plugin's own error: name it in one line
+        raise UsageError(f"--plugin {name} failed to import: {type(error).__name__}: {error}") from None
+    cloudpickle.register_pickle_by_value(module)
+    return module
 
 
 def _peak_rss_mb() -> float:

@@ -10,8 +10,6 @@ resumes from its last finished round.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import platform
 import subprocess
@@ -27,7 +25,15 @@ from common.benchmark import Benchmark, configured, get_benchmark
 from common.checkpoint import remove_empty_checkpoint_folders
 from common.consensus import CONSENSUS_RULES
 from common.data import DATA_DIR_ENV, DataError, resolve_data_dir
-from common.execution import RunOutcome, RunSpec, UsageError, execute_run, forget_problems, problem_for
+from common.execution import (
+    RunOutcome,
+    RunSpec,
+    UsageError,
+    execute_run,
+    forget_problems,
+    import_plugin,
+    problem_for,
+)
 from common.methods import METHODS, Method
 from common.results import ConflictingResultError, is_finished, write_run
 
@@ -129,43 +135,15 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def load_plugins(argv: Sequence[str]) -> list[str]:
+def load_plugins(argv: Sequence[str]) -> tuple[str, ...]:
     """Import every ``--plugin`` named in ``argv`` (before the parser is built, so that what they
-    register is a valid choice); returns their names. Their functions travel to worker processes
-    by value, so workers need not be able to import them."""
+    register is a valid choice); returns them, files as absolute paths, for the runs to import too."""
     names = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--plugin"]
     names += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--plugin=")]
-    for name in names:
-        import_plugin(name)
-    return names
-
-
-def import_plugin(name: str):
-    """Import a plugin given as a path to a ``.py`` file or as a module name."""
-    import cloudpickle
-
-    try:
-        if name.endswith(".py") or os.sep in name:
-            path = Path(name)
-            if not path.is_file():
-                raise UsageError(f"--plugin {name}: no such file")
-            module_name = f"al_relabel_plugin_{path.stem}"
-            if module_name in sys.modules:
-                return sys.modules[module_name]
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(name)
-    except UsageError:
-        raise
-    except ModuleNotFoundError as error:
-        raise UsageError(f"--plugin {name}: {error}; give a path to a .py file or an importable module") from None
-    except Exception as error:  # the plugin's own error: name it in one line
-        raise UsageError(f"--plugin {name} failed to import: {type(error).__name__}: {error}") from None
-    cloudpickle.register_pickle_by_value(module)
-    return module
+    plugins = tuple(str(Path(n).resolve()) if n.endswith(".py") or os.sep in n else n for n in names)
+    for plugin in plugins:
+        import_plugin(plugin)
+    return plugins
 
 
 def _methods(requested: Optional[Sequence[str]]) -> list[Method]:
@@ -180,7 +158,7 @@ def _methods(requested: Optional[Sequence[str]]) -> list[Method]:
 
 def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[argparse.Namespace, list[RunSpec]]:
     argv = list(sys.argv[1:] if argv is None else argv)
-    load_plugins(argv)
+    plugins = load_plugins(argv)
     args = build_parser(benchmark).parse_args(argv)
     for flag in benchmark.flags:
         problem = flag.check(getattr(args, flag.dest))
@@ -213,7 +191,7 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
     args.data_dir = resolve_data_dir(args.data_dir)
     specs = [
         RunSpec(benchmark, method, args.model, seed, args.consensus, rounds, args.batch_size,
-                args.n_initial, args.folds, args.assigner, args.data_seed)
+                args.n_initial, args.folds, args.assigner, args.data_seed, plugins)
         for seed in range(seeds)
         for method in _methods(args.methods)
     ]

@@ -150,3 +150,15 @@ def test_missing_data_is_one_clear_error(tmp_path):
     assert done.returncode == 2
     assert "sensor_readings_4.csv" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_a_fixed_data_seed_shares_the_data_draw_and_varies_the_rest(tiny_benchmark, tmp_path):
+    argv = ["--methods", "random", "--seeds", "2", "--data-seed", "7", "--jobs", "1", "--results-dir", str(tmp_path)]
+    assert main(tiny_benchmark, argv) == 0
+    keys = [RunKey("logistic", "random", seed, ("data-seed-7",)) for seed in (0, 1)]
+    first = [np.load(k.array_path(tmp_path, "labels_per_example"))[0] for k in keys]
+    assert np.array_equal(first[0], first[1])  # the same initial labels
+    later = [np.load(k.array_path(tmp_path, "labels_per_example"))[-1] for k in keys]
+    assert not np.array_equal(later[0], later[1])  # different choices afterwards
+    assert json.loads(keys[0].metadata_path(tmp_path).read_text())["config"]["data_seed"] == 7
+    assert not (tmp_path / "logistic" / "random_0.json").exists()

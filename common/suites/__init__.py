@@ -5,4 +5,4 @@ models and its own flags. Generic code never imports a suite by name; it looks b
 :func:`common.benchmark.get_benchmark`, which imports this package.
 """
 
-from common.suites import cifar10h, wall_robot  # noqa: F401
+from common.suites import cifar10h, music_genre, wall_robot  # noqa: F401
