@@ -57,6 +57,8 @@ class MethodRuns:
     new_label_accuracy: np.ndarray
     """(n_seeds, rounds) accuracy of the labels bought in each round (NaN for runs made before
     this metric existed)."""
+    labels_per_annotator: np.ndarray
+    """(n_seeds, rounds, annotators) labels each annotator gave in each round (NaN likewise)."""
     n_labels: np.ndarray
     """(n_seeds, rounds) labels collected when each round's metrics were measured."""
     final_labels_per_example: np.ndarray
@@ -296,9 +298,15 @@ def _ranges(seeds: Sequence[int]) -> str:
 
 def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
     runs = sorted(runs, key=lambda r: int(r[0]["seed"]))
-    rounds = len(runs[0][1]["consensus_accuracy"])
-    missing = np.full(rounds, np.nan)
-    stacked = {m: np.stack([arrays.get(m, missing) for _, arrays in runs]) for m in METRICS}
+    stacked = {m: np.stack([arrays[m] for _, arrays in runs]) for m in REQUIRED_METRICS}
+    rounds = stacked["consensus_accuracy"].shape[1]
+    new_label_accuracy = np.stack([arrays.get("new_label_accuracy", np.full(rounds, np.nan)) for _, arrays in runs])
+    annotators = {arrays["labels_per_annotator"].shape[1] for _, arrays in runs if "labels_per_annotator" in arrays}
+    width = annotators.pop() if len(annotators) == 1 else 0
+    labels_per_annotator = np.stack([
+        arrays["labels_per_annotator"] if "labels_per_annotator" in arrays else np.full((rounds, width), np.nan)
+        for _, arrays in runs
+    ])
     return MethodRuns(
         method=method,
         consensus=runs[0][0].get("consensus", ""),
@@ -307,7 +315,8 @@ def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
         model_accuracy=stacked["model_accuracy"].astype(float),
         num_new_examples=stacked["num_new_examples"].astype(int),
         label_distribution_entropy=stacked["label_distribution_entropy"].astype(float),
-        new_label_accuracy=stacked["new_label_accuracy"].astype(float),
+        new_label_accuracy=new_label_accuracy.astype(float),
+        labels_per_annotator=labels_per_annotator.astype(float),
         n_labels=stacked["labels_per_example"].sum(axis=2),
         final_labels_per_example=stacked["labels_per_example"][:, -1],
     )

@@ -153,6 +153,7 @@ def run_rounds(
         )
         given = oracle.answer(labels, chosen, annotators)
         metrics["new_label_accuracy"][round_index] = np.mean(given == problem.y_pool[chosen])
+        metrics["labels_per_annotator"][round_index] = np.bincount(annotators, minlength=labels.shape[1])
         previous_predictions = pool_predictions
         lap("metrics")
 
@@ -167,8 +168,8 @@ def run_rounds(
 def _initial_state(problem: Problem, rounds: int, rng: np.random.Generator) -> LoopState:
     """The state before round 0: the initial labels and zeroed metrics."""
     n_pool = len(problem.initial_labels)
-    shapes = {"labels_per_example": (rounds, n_pool)}
-    integer = {"num_new_examples", "labels_per_example"}
+    shapes = {"labels_per_example": (rounds, n_pool), "labels_per_annotator": (rounds, problem.hidden_labels.shape[1])}
+    integer = {"num_new_examples", "labels_per_example", "labels_per_annotator"}
     metrics = {m: np.zeros(shapes.get(m, rounds), dtype=int if m in integer else float) for m in METRICS}
     return LoopState(0, problem.initial_labels, None, rng.bit_generator.state, RunResult(metrics, []))
 

@@ -36,15 +36,17 @@ METRICS = (
     "label_distribution_entropy",
     "labels_per_example",
     "new_label_accuracy",
+    "labels_per_annotator",
 )
 """One array per metric and run, each with one entry (or row) per round, measured before that
 round's labels arrive: accuracy of the consensus labels of the labeled examples, test accuracy of
 the fold-averaged model, previously unlabeled examples labeled in the round, normalised entropy of
 the class distribution of all labels collected, labels per pool example; and the accuracy,
-against the truth, of the labels bought in the round (``new_label_accuracy``: whom the budget paid).
+against the truth, of the labels bought in the round (``new_label_accuracy``) and how many of them
+each annotator gave (``labels_per_annotator``, rounds x annotators): whom the budget paid.
 
-``new_label_accuracy`` came later than the others: runs made before it existed lack its file and
-count as finished without it (:data:`REQUIRED_METRICS`); loading gives NaN in its place."""
+These two came later than the others: runs made before they existed lack their files and count as
+finished without them (:data:`REQUIRED_METRICS`); loading gives NaN in their place."""
 
 REQUIRED_METRICS = METRICS[:5]
 

@@ -53,6 +53,7 @@ def music_genre_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs:
         "num_annotators": int(hidden.shape[1]),
         "labels": int(given.sum()),
         "mean_label_accuracy": float(np.nansum(np.where(hidden == data.y_pool[:, None], 1, 0)) / given.sum()),
+        "annotator_accuracy": np.round(accuracy, 4).tolist(),
         "near_random_workers": int(near_random.sum()),
         "near_random_label_share": float(given[near_random].sum() / given.sum()),
         "initial_label_accuracy": float(np.mean(hidden[labeled, workers] == data.y_pool[labeled])),
