@@ -102,6 +102,16 @@ def _ensure_overlap(labels: np.ndarray, hidden_labels: np.ndarray, rng: np.rando
             labels[example, annotator] = hidden_labels[example, annotator]
 
 
+NEAR_RANDOM_MARGIN = 0.2
+"""An annotator is *near-random* when its accuracy is below chance (1/K) plus this margin: 0.45 for
+Wall Robot's 4 classes, 0.3 for Music Genre's 10 (whose three busiest such workers have 0.07-0.18)."""
+
+
+def near_random_annotators(accuracy: np.ndarray, num_classes: int) -> np.ndarray:
+    """Columns of the annotators whose accuracy is below chance + :data:`NEAR_RANDOM_MARGIN`."""
+    return np.flatnonzero(np.asarray(accuracy) < 1 / num_classes + NEAR_RANDOM_MARGIN)
+
+
 class Oracle:
     """Answers label requests from the hidden labels, never asking an annotator twice.
 

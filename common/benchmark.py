@@ -16,7 +16,12 @@ from typing import Any, Callable, Optional
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from common.annotators import initial_label_matrix, simulate_annotators, simulate_individual_annotators
+from common.annotators import (
+    initial_label_matrix,
+    near_random_annotators,
+    simulate_annotators,
+    simulate_individual_annotators,
+)
 from common.models import Model, ModelFactory
 from common.problem import Problem
 from common.seeding import RunSeeds
@@ -161,6 +166,7 @@ def simulated_tabular_problem(
             "annotator_identity": "simulated",
             "mean_annotator_accuracy": float(accuracy.mean()),
             "annotator_accuracy": np.round(accuracy, 4).tolist(),
+            "near_random_annotators": near_random_annotators(accuracy, num_classes).tolist(),
             **described,
             "initial_labels_per_example": labels_per_example(initial, labeled),
         }

@@ -20,15 +20,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from common.annotators import random_available
+from common.annotators import near_random_annotators, random_available
 from common.benchmark import Benchmark, labels_per_example, register_benchmark
 from common.models import TABULAR_MODELS, Model
 from common.problem import Problem
 from common.seeding import RunSeeds
-
-NEAR_RANDOM_ACCURACY = 0.3
-"""Workers below this accuracy (chance is 0.1) are counted as near-random in the run's metadata."""
-
 
 def logreg(seed: int) -> LogisticRegression:
     return LogisticRegression(C=0.1, max_iter=1000)
@@ -47,14 +43,14 @@ def music_genre_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs:
     initial[labeled, workers] = hidden[labeled, workers]
     accuracy = data.worker_accuracy
     given = np.sum(~np.isnan(hidden), axis=0)
-    near_random = accuracy < NEAR_RANDOM_ACCURACY
+    near_random = near_random_annotators(accuracy, NUM_CLASSES)
     info = {
         "annotator_identity": "real",
         "num_annotators": int(hidden.shape[1]),
         "labels": int(given.sum()),
         "mean_label_accuracy": float(np.nansum(np.where(hidden == data.y_pool[:, None], 1, 0)) / given.sum()),
         "annotator_accuracy": np.round(accuracy, 4).tolist(),
-        "near_random_workers": int(near_random.sum()),
+        "near_random_annotators": near_random.tolist(),
         "near_random_label_share": float(given[near_random].sum() / given.sum()),
         "initial_label_accuracy": float(np.mean(hidden[labeled, workers] == data.y_pool[labeled])),
         "initial_labels_per_example": labels_per_example(initial, labeled),
