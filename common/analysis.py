@@ -59,6 +59,8 @@ class MethodRuns:
     this metric existed)."""
     labels_per_annotator: np.ndarray
     """(n_seeds, rounds, annotators) labels each annotator gave in each round (NaN likewise)."""
+    near_random_share: np.ndarray
+    """(n_seeds,) share of the labels bought from near-random annotators (NaN if not recorded)."""
     n_labels: np.ndarray
     """(n_seeds, rounds) labels collected when each round's metrics were measured."""
     final_labels_per_example: np.ndarray
@@ -225,6 +227,7 @@ def _load_group(results_dir: Path, folder: Path, model: str, variant: tuple[str,
             continue
         paths = {m: key.array_path(results_dir, m) for m in METRICS}
         arrays = {m: np.load(p) for m, p in paths.items() if p.exists()}
+        arrays["near_random_share"] = _near_random_share(arrays, (metadata.get("problem") or {}))
         runs.setdefault(config["method"], []).append((config, arrays))
         commit = str(metadata.get("git_commit", "unknown"))
         commits[commit] = commits.get(commit, 0) + 1
@@ -244,6 +247,15 @@ def _load_group(results_dir: Path, folder: Path, model: str, variant: tuple[str,
     order = [m for m in METHODS if m in runs] + sorted(m for m in runs if m not in METHODS)
     methods = {name: _stack(name, runs[name]) for name in order}
     return Group(folder, model, tuple(variant), shared, methods, incomplete, commits)
+
+
+def _near_random_share(arrays: dict, problem: dict) -> float:
+    """The share of the labels bought that near-random annotators gave (NaN if not recorded)."""
+    near_random = problem.get("near_random_annotators")
+    if near_random is None or "labels_per_annotator" not in arrays:
+        return np.nan
+    paid = arrays["labels_per_annotator"].sum(axis=0)
+    return float(paid[near_random].sum() / max(paid.sum(), 1))
 
 
 def _read_json(path: Path) -> Optional[dict]:
@@ -317,6 +329,7 @@ def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
         label_distribution_entropy=stacked["label_distribution_entropy"].astype(float),
         new_label_accuracy=new_label_accuracy.astype(float),
         labels_per_annotator=labels_per_annotator.astype(float),
+        near_random_share=np.array([arrays["near_random_share"] for _, arrays in runs], dtype=float),
         n_labels=stacked["labels_per_example"].sum(axis=2),
         final_labels_per_example=stacked["labels_per_example"][:, -1],
     )
@@ -376,6 +389,38 @@ def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", refer
     table.insert(4, "assigner", group.assigner)
     table["rank_by"] = rank_by
     return table
+
+
+def assigner_table(groups: Sequence[Group]) -> pd.DataFrame:
+    """Methods crossed with assigners: one row per (table without its assigner, method, assigner)
+    for every table whose runs were also made with another assigner; mean and std over seeds of the
+    final consensus and model accuracy, the mean accuracy of the labels bought, and the share of
+    them that near-random annotators gave."""
+    families: dict[tuple, list[Group]] = {}
+    for group in groups:
+        rest = tuple(part for part in group.variant if not part.startswith("assigner-"))
+        families.setdefault((group.benchmark, group.model, rest), []).append(group)
+    rows = []
+    for (benchmark, model, rest), members in families.items():
+        if len({g.assigner for g in members}) < 2:
+            continue
+        for group in sorted(members, key=lambda g: g.assigner != "random"):
+            for name, runs in group.methods.items():
+                rows.append({
+                    "benchmark": benchmark, "model": model, "variant": "/".join(rest), "method": name,
+                    "assigner": group.assigner, "seeds": len(runs.seeds),
+                    **{f"{score}_{part}": value for score in ("final_consensus_accuracy", "final_model_accuracy")
+                       for part, value in zip(("mean", "std"), stats.mean_std(runs.score(score)))},
+                    "new_label_accuracy_mean": _nanmean(runs.new_label_accuracy),
+                    "near_random_share_mean": _nanmean(runs.near_random_share),
+                })
+    return pd.DataFrame(rows)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    """The mean of the finite values, NaN (without a warning) when there are none."""
+    finite = np.isfinite(values)
+    return float(values[finite].mean()) if finite.any() else float("nan")
 
 
 def rank_blocks(groups: Sequence[Group], score: str) -> tuple[list[str], np.ndarray]:

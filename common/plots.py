@@ -210,3 +210,32 @@ def plot_critical_difference(names: Sequence[str], ranks: np.ndarray, cd: float,
     if title:
         ax.set_title(title, fontsize="medium")
     return fig
+
+
+def plot_assigners(table, title: str) -> Figure:
+    """Methods crossed with assigners (rows of :func:`common.analysis.assigner_table` for one
+    table): final consensus and model accuracy (mean, bar: std over seeds) and the mean accuracy of
+    the labels bought, one bar per assigner."""
+    assigners = list(dict.fromkeys(table["assigner"]))
+    methods = list(dict.fromkeys(table["method"]))
+    panels = (("final_consensus_accuracy", "final consensus accuracy"), ("final_model_accuracy", "final model accuracy"),
+              ("new_label_accuracy", "accuracy of the labels bought"))
+    fig = Figure(figsize=(4.2 * len(panels) + 1.5, 1.2 + 0.45 * len(methods) * len(assigners) / 2 + 2), layout="constrained")
+    axes = fig.subplots(1, len(panels), sharey=True)
+    height = 0.8 / len(assigners)
+    for ax, (column, label) in zip(axes, panels):
+        for i, assigner in enumerate(assigners):
+            rows = table[table["assigner"] == assigner].set_index("method").reindex(methods)
+            y = np.arange(len(methods)) + i * height
+            std = rows.get(f"{column}_std")
+            ax.barh(y, rows[f"{column}_mean"], height=height, xerr=None if std is None else std,
+                    color=_PALETTE[i % len(_PALETTE)], label=assigner, error_kw={"lw": 0.8})
+        ax.set_xlabel(label)
+        lows = table[f"{column}_mean"].min()
+        ax.set_xlim(max(0.0, lows - 0.1), 1.0)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(np.arange(len(methods)) + 0.4 - height / 2, methods)
+    axes[0].invert_yaxis()
+    axes[-1].legend(title="assigner", loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+    fig.suptitle(f"{title}: who labels (mean over seeds, bar: std)", fontsize="medium")
+    return fig

@@ -69,6 +69,10 @@ def write_report(path: Path, rank_by: str = "final_consensus_accuracy", referenc
             _save(figure, out_dir / name, report)
             lines += [f"![{kind.replace('_', ' ')}]({name})", ""]
     lines += cd_markdown(groups, rank_by, out_dir / "critical_difference.png", report)
+    crossed = analysis.assigner_table(groups)
+    if len(crossed):
+        lines += assigner_markdown(crossed, out_dir, report)
+        report.tables.append(analysis.write_tidy(crossed, out_dir / "assigners.csv"))
     report.tables.append(analysis.write_tidy(pd.concat(tables, ignore_index=True), out_dir / "summary.csv"))
     report.tables.append(analysis.write_tidy(analysis.tidy_table(groups), out_dir / "runs.csv"))
     report.markdown = "\n".join(lines)
@@ -190,6 +194,29 @@ def cd_markdown(groups: Sequence[Group], rank_by: str, path: Path, report: Repor
     if result is not None:
         lines += [f"Friedman test: χ² = {result.statistic:.2f}, p = {result.p_value:.3g}.", ""]
     lines += [f"![critical difference]({path.name})", ""]
+    return lines
+
+
+def assigner_markdown(crossed: pd.DataFrame, out_dir: Path, report: Report) -> list[str]:
+    """The assigner comparison: a table and a figure per table that was run with several assigners."""
+    lines = ["## Who labels: assigners", "",
+             "Each method run with each assigner on the same seeds. *Bought*: mean accuracy, against the "
+             "truth, of the labels bought (`new_label_accuracy`); *near-random*: share of them that "
+             "near-random annotators gave (accuracy below chance + 0.2).", ""]
+    for (benchmark, model, variant), part in crossed.groupby(["benchmark", "model", "variant"], sort=False):
+        title = f"{benchmark} / {model}" + (f" ({variant})" if variant else "")
+        lines += [f"### {title}", "", "| method | assigner | seeds | final consensus acc | final model acc | bought | near-random |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for row in part.itertuples():
+            lines.append(
+                f"| {row.method} | {row.assigner} | {row.seeds} | "
+                f"{_mean_std(row.final_consensus_accuracy_mean, row.final_consensus_accuracy_std)} | "
+                f"{_mean_std(row.final_model_accuracy_mean, row.final_model_accuracy_std)} | "
+                f"{row.new_label_accuracy_mean:.3f} | {row.near_random_share_mean:.3f} |"
+            )
+        name = "assigners_" + "_".join(p for p in (model, variant.replace("/", "_")) if p) + ".png"
+        _save(plots.plot_assigners(part, title), out_dir / name, report)
+        lines += ["", f"![assigners]({name})", ""]
     return lines
 
 

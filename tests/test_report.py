@@ -72,3 +72,19 @@ def test_cli_reports_missing_and_mixed_results(tmp_path, capsys):
     assert report.main([str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert "batch_size" in error and "random_5.json" in error
+
+
+def test_the_report_compares_assigners_when_a_table_was_run_with_several(tmp_path):
+    from tests.test_analysis import fake_arrays, fake_config
+
+    write_fake_runs(tmp_path, {"random": 0.0})
+    for seed in (0, 1, 2):
+        arrays = fake_arrays(0.05, seed, 4)
+        arrays["new_label_accuracy"] = np.full(4, 0.7)
+        arrays["labels_per_annotator"] = np.tile([1, 4], (4, 1))
+        metadata = {"config": {**fake_config("random", seed), "assigner": "ie_thresh"},
+                    "problem": {"near_random_annotators": [0]}}
+        write_run(tmp_path, RunKey("mlp", "random", seed, ("assigner-ie_thresh",)), arrays, metadata)
+    result = report.write_report(tmp_path)
+    assert "## Who labels: assigners" in result.markdown and "| random | ie_thresh | 3 |" in result.markdown
+    assert (tmp_path / "report" / "assigners_mlp.png").exists() and (tmp_path / "report" / "assigners.csv").exists()
