@@ -48,6 +48,24 @@ def mlp(seed: int) -> MLPClassifier:
     return MLPClassifier(max_iter=500, random_state=seed)
 
 
+class CompiledMLPFactory:
+    """``MLPClassifier(max_iter=500)``'s training algorithm and random draws, compiled with Numba
+    (:mod:`common.compiled_mlp`, docs/compiled-mlp.md): all folds of a cross-validation in one call,
+    5-6 times faster, equal to scikit-learn's fit to rounding. Numba is imported on first use."""
+
+    @staticmethod
+    def _compiled():
+        from common.compiled_mlp import CompiledMLP
+
+        return CompiledMLP()
+
+    def __call__(self, seed: int) -> Any:
+        return self._compiled()(seed)
+
+    def cross_validate(self, X, y, X_others, num_classes, splits, fold_seeds):
+        return self._compiled().cross_validate(X, y, X_others, num_classes, splits, fold_seeds)
+
+
 def extra_trees(seed: int) -> ExtraTreesClassifier:
     return ExtraTreesClassifier(random_state=seed, n_jobs=1)
 
@@ -56,7 +74,12 @@ def knn(seed: int) -> KNeighborsClassifier:
     return KNeighborsClassifier(weights="distance")
 
 
-TABULAR_MODELS: dict[str, Model] = {"mlp": Model(mlp), "extra-trees": Model(extra_trees), "knn": Model(knn)}
+TABULAR_MODELS: dict[str, Model] = {
+    "mlp": Model(mlp),
+    "compiled-mlp": Model(CompiledMLPFactory()),
+    "extra-trees": Model(extra_trees),
+    "knn": Model(knn),
+}
 
 
 def full_proba(model: Any, X: np.ndarray, num_classes: int) -> np.ndarray:

@@ -71,3 +71,15 @@ def test_each_fit_records_its_epochs_and_whether_it_converged():
     assert any(r["converged"] for r in records) and not all(r["converged"] for r in records)
     _, _, records = cross_validated_predictions(one_nn, X, y, [], 2, 3, ModelSeeds(0))
     assert records == [{}] * 3
+
+
+def test_the_compiled_mlp_model_cross_validates_like_scikit_learn():
+    from common.models import TABULAR_MODELS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] + 0.5 * rng.normal(size=120) > 0).astype(int) + (X[:, 1] > 1)
+    compiled = cross_validated_predictions(TABULAR_MODELS["compiled-mlp"].factory, X, y, [X[:7]], 3, 3, ModelSeeds(2))
+    reference = cross_validated_predictions(mlp, X, y, [X[:7]], 3, 3, ModelSeeds(2))
+    assert np.allclose(compiled[0], reference[0], atol=1e-6) and np.allclose(compiled[1][0], reference[1][0], atol=1e-6)
+    assert [r["epochs"] for r in compiled[2]] == [r["epochs"] for r in reference[2]]
