@@ -19,7 +19,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Sequence
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -202,6 +202,21 @@ def require_file(
         _remove_tmp(tmp)
     _verify(path, data_dir, spec)
     return path
+
+
+def numeric_columns(frame: Any, columns: Sequence[str], path: Path, what: str) -> Any:
+    """``frame[columns]`` (a pandas DataFrame) as a finite float64 matrix; a DataError naming the
+    file and ``what`` the columns are otherwise."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        X = frame[list(columns)].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
+    except (ValueError, TypeError):
+        raise DataError(f"Malformed {path}: {what} columns must be numeric.") from None
+    if not np.isfinite(X).all():
+        raise DataError(f"Malformed {path}: {what} columns contain missing or non-finite values.")
+    return X
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], Any]) -> None:

@@ -54,10 +54,15 @@ def tiny_benchmark() -> Benchmark:
     return TINY
 
 
+def real_data_dir(needed: str) -> Path:
+    """The real data directory ($AL_RELABEL_DATA_DIR, else ../shared/data beside the checkout);
+    the test is skipped, saying why, when the file ``needed`` is not in it."""
+    path = Path(os.environ.get("AL_RELABEL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
+    if not (path / needed).exists():
+        pytest.skip(f"no {needed} in {path}; set AL_RELABEL_DATA_DIR")
+    return path
+
+
 @pytest.fixture
 def shared_data_dir() -> Path:
-    """The real data directory: $AL_RELABEL_DATA_DIR, else ../shared/data beside the checkout."""
-    path = Path(os.environ.get("AL_RELABEL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data")
-    if not (path / "wall-robot" / "sensor_readings_4.csv").exists():
-        pytest.skip(f"no wall-robot data in {path}; set AL_RELABEL_DATA_DIR")
-    return path
+    return real_data_dir("wall-robot/sensor_readings_4.csv")

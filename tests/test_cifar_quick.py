@@ -7,7 +7,6 @@ test computes them (about a minute per seed) and later runs load them.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.data import DATA_DIR_ENV
 from common.results import RunKey
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, real_data_dir
 
 SCRIPT = REPO_ROOT / "cifar-10h" / "run_benchmark.py"
 
 
 @pytest.fixture
 def cifar_data_dir() -> Path:
-    path = Path(os.environ.get(DATA_DIR_ENV) or REPO_ROOT.parent / "shared" / "data")
-    if not (path / "cifar-10h" / "cifar10h-counts.npy").exists():
-        pytest.skip(f"no CIFAR-10H data in {path}; set {DATA_DIR_ENV}")
-    return path
+    return real_data_dir("cifar-10h/cifar10h-counts.npy")
 
 
 def test_quick_run_on_the_real_data(cifar_data_dir, tmp_path):

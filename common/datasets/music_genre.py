@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common.data import DATA_DIR_ENV, DataError, DataFile, atomic_write, download_url, require_file
+from common.data import DATA_DIR_ENV, DataError, DataFile, atomic_write, download_url, numeric_columns, require_file
 
 __all__ = [
     "ARCHIVE_FOLDER",
@@ -217,12 +217,7 @@ def _read_songs(path: Path, with_annotator: bool) -> tuple[np.ndarray, np.ndarra
             f"Malformed {path}: expected columns {expected[:3] + ['...'] + expected[-2:]} "
             f"({len(expected)} in all), got {len(frame.columns)} starting {list(frame.columns[:3])}."
         )
-    try:
-        X = frame[list(FEATURE_COLUMNS)].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
-    except (ValueError, TypeError):
-        raise DataError(f"Malformed {path}: feature columns must be numeric.") from None
-    if not np.isfinite(X).all():
-        raise DataError(f"Malformed {path}: feature columns contain missing or non-finite values.")
+    X = numeric_columns(frame, FEATURE_COLUMNS, path, "feature")
     names = frame["class"].str.strip()
     unknown = sorted(set(names) - set(GENRES))
     if unknown:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common.data import DataError, DataFile, download_url, require_file
+from common.data import DataError, DataFile, download_url, numeric_columns, require_file
 
 __all__ = [
     "CLASS_NAMES",
@@ -182,12 +182,7 @@ def read_wall_robot_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"Malformed {path}: expected columns {expected}, got {list(df.columns)}.")
     if len(df) != N_ROWS:
         raise DataError(f"Malformed {path}: expected {N_ROWS} rows, got {len(df)}.")
-    try:
-        X = df[list(FEATURE_COLUMNS)].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
-    except (ValueError, TypeError):
-        raise DataError(f"Malformed {path}: sensor columns must be numeric.") from None
-    if not np.isfinite(X).all():
-        raise DataError(f"Malformed {path}: sensor columns contain missing or non-finite values.")
+    X = numeric_columns(df, FEATURE_COLUMNS, path, "sensor")
     moves = df[LABEL_COLUMN].to_numpy(dtype=object)
     unknown = sorted(set(moves) - set(CLASS_NAMES))
     if unknown:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,22 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.data import DATA_DIR_ENV
 from common.loop import LoopSettings, run_rounds
 from common.methods import METHODS
 from common.models import FEATURES
 from common.results import RunKey
 from common.seeding import RunSeeds
 from common.suites.music_genre import MUSIC_GENRE
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, real_data_dir
 
 
 @pytest.fixture
 def music_data_dir() -> Path:
-    path = Path(os.environ.get(DATA_DIR_ENV) or REPO_ROOT.parent / "shared" / "data")
-    if not (path / "music-genre" / "music_genre_mturk.csv").exists():
-        pytest.skip(f"no Music Genre data in {path}; set {DATA_DIR_ENV}")
-    return path
+    return real_data_dir("music-genre/music_genre_mturk.csv")
 
 
 def test_initial_labels_are_one_real_label_per_chosen_song(music_data_dir):
