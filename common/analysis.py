@@ -393,9 +393,10 @@ def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", refer
 
 def assigner_table(groups: Sequence[Group]) -> pd.DataFrame:
     """Methods crossed with assigners: one row per (table without its assigner, method, assigner)
-    for every table whose runs were also made with another assigner; mean and std over seeds of the
-    final consensus and model accuracy, the mean accuracy of the labels bought, and the share of
-    them that near-random annotators gave."""
+    for every table whose runs were also made with another assigner; over the seeds that every
+    assigner of the method has (paired), the mean and std of the final consensus and model
+    accuracy, the mean accuracy of the labels bought, and the share of them that near-random
+    annotators gave."""
     families: dict[tuple, list[Group]] = {}
     for group in groups:
         rest = tuple(part for part in group.variant if not part.startswith("assigner-"))
@@ -404,15 +405,20 @@ def assigner_table(groups: Sequence[Group]) -> pd.DataFrame:
     for (benchmark, model, rest), members in families.items():
         if len({g.assigner for g in members}) < 2:
             continue
-        for group in sorted(members, key=lambda g: g.assigner != "random"):
-            for name, runs in group.methods.items():
+        members = sorted(members, key=lambda g: g.assigner != "random")
+        for name in dict.fromkeys(m for g in members for m in g.methods):
+            having = [g for g in members if name in g.methods]
+            shared = set.intersection(*(set(g.methods[name].seeds.tolist()) for g in having))
+            for group in having:
+                runs = group.methods[name]
+                rows_of_shared = np.isin(runs.seeds, sorted(shared))
                 rows.append({
                     "benchmark": benchmark, "model": model, "variant": "/".join(rest), "method": name,
-                    "assigner": group.assigner, "seeds": len(runs.seeds),
+                    "assigner": group.assigner, "seeds": int(rows_of_shared.sum()),
                     **{f"{score}_{part}": value for score in ("final_consensus_accuracy", "final_model_accuracy")
-                       for part, value in zip(("mean", "std"), stats.mean_std(runs.score(score)))},
-                    "new_label_accuracy_mean": _nanmean(runs.new_label_accuracy),
-                    "near_random_share_mean": _nanmean(runs.near_random_share),
+                       for part, value in zip(("mean", "std"), stats.mean_std(runs.score(score)[rows_of_shared]))},
+                    "new_label_accuracy_mean": _nanmean(runs.new_label_accuracy[rows_of_shared]),
+                    "near_random_share_mean": _nanmean(runs.near_random_share[rows_of_shared]),
                 })
     return pd.DataFrame(rows)
 
