@@ -21,7 +21,7 @@ Assigners
 ``best_estimated``
     The available annotator with the highest CROWDLAB annotator quality (Goh, Tkachenko & Mueller,
     2022, arXiv:2210.06812), estimated on the labeled examples with this round's predictions
-    (:func:`crowdlab_annotator_quality`); ties at random. **Prior for annotators without an
+    (:func:`common.crowdlab.annotator_quality`); ties at random. **Prior for annotators without an
     estimate** (no label yet, or no label on an example someone else labeled, where cleanlab's
     agreement term is undefined): the mean quality of the annotators with one. It is the point
     estimate of an unknown member of this crowd, so an unseen annotator is neither favoured nor
@@ -78,7 +78,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 from scipy import stats
@@ -91,8 +91,7 @@ __all__ = [
     "Assigner",
     "ASSIGNERS",
     "register_assigner",
-    "crowdlab_annotator_quality",
-    "interval_upper_bound",
+        "interval_upper_bound",
     "ie_upper_bounds",
 ]
 
@@ -130,12 +129,12 @@ class AssignmentState:
     @cached_property
     def annotator_quality(self) -> np.ndarray:
         """(M,) CROWDLAB annotator quality on the labeled examples, NaN where undefined (see
-        :func:`crowdlab_annotator_quality`); computed once, on first use (its majority-vote
+        :func:`common.crowdlab.annotator_quality`); computed once, on first use (its majority-vote
         tie-break draws from ``rng``)."""
         labeled = self.labeled
         if not labeled.any():
             return np.full(self.labels.shape[1], np.nan)
-        return crowdlab_annotator_quality(
+        return crowdlab.annotator_quality(
             self.labels[labeled], self.pred_probs[labeled], rng=self.rng
         )
 
@@ -198,51 +197,6 @@ def register_assigner(name: str):
 # --------------------------------------------------------------------------------------------
 
 
-def crowdlab_annotator_quality(
-    labels: np.ndarray, pred_probs: np.ndarray, *, rng: Optional[np.random.Generator] = None
-) -> np.ndarray:
-    """CROWDLAB annotator quality, ``(M,)``, as cleanlab's ``get_label_quality_multiannotator``
-    reports it in ``annotator_stats["annotator_quality"]`` (Goh, Tkachenko & Mueller, 2022).
-
-    ``labels`` ``(N, M)`` float with NaN, every row labeled; ``pred_probs`` ``(N, K)``.
-    :func:`common.crowdlab.crowdlab` returns the consensus, the post-prediction probabilities and
-    the model and annotator weights but not this score, which is assembled here from them:
-    ``w * lqs_m + (1 - w) * agreement_m`` where ``lqs_m`` is the mean over m's labels of the
-    CROWDLAB probability of the label given (``post_pred_probs[i, label]``), ``agreement_m`` the
-    fraction of m's labels on examples with 2+ labels that equal the consensus, and
-    ``w = model_weight / (model_weight + sum(annotator_weight) * mean(labels per example) / M)``.
-
-    NaN for an annotator without labels (cleanlab raises) and for one without a label on an example
-    someone else labeled (cleanlab's agreement is NaN there). When no example has 2+ labels
-    (cleanlab raises), agreement is undefined for everyone and the quality is ``lqs_m`` alone.
-    """
-    labels = np.asarray(labels, dtype=float)
-    pred_probs = np.asarray(pred_probs, dtype=float)
-    if pred_probs.ndim != 2:
-        raise ValueError(f"pred_probs must be (N, K), got shape {pred_probs.shape}")
-    result = crowdlab.crowdlab(labels, pred_probs, rng=rng)
-    present = ~np.isnan(labels)
-    rows, cols = np.nonzero(present)
-    given = labels[rows, cols].astype(np.int64)
-    num_annotators = labels.shape[1]
-    per_annotator = np.bincount(cols, minlength=num_annotators)
-    per_example = present.sum(axis=1)
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        label_quality = result.post_pred_probs[rows, given]
-        lqs = np.bincount(cols, weights=label_quality, minlength=num_annotators) / per_annotator
-        if not np.any(per_example > 1):
-            return lqs
-        shared = per_example[rows] > 1
-        agrees = (given == result.consensus_label[rows])[shared].astype(float)
-        agreed = np.bincount(cols[shared], weights=agrees, minlength=num_annotators)
-        agreement = agreed / np.bincount(cols[shared], minlength=num_annotators)
-    num_labeled_annotators = np.count_nonzero(per_annotator)
-    adjusted = np.nansum(result.annotator_weight) * np.mean(per_example) / num_labeled_annotators
-    w = result.model_weight / (result.model_weight + adjusted)
-    return w * lqs + (1 - w) * agreement
-
-
 def interval_upper_bound(successes, trials, alpha: float = 0.05) -> np.ndarray:
     """Upper end of the Student-t interval of the mean of 0/1 rewards: ``successes`` ones among
     ``trials`` (arrays of the same shape).
@@ -289,19 +243,16 @@ def ie_upper_bounds(
 # --------------------------------------------------------------------------------------------
 
 
-_pick = random_available  # one random available column per row (common.annotators)
-
-
 def _best(scores: np.ndarray, available: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per row, the available column with the highest score ``(M,)``, ties at random."""
     masked = np.where(available, scores[None, :], -np.inf)
-    return _pick(available & (masked == masked.max(axis=1, keepdims=True)), rng)
+    return random_available(available & (masked == masked.max(axis=1, keepdims=True)), rng)
 
 
 @register_assigner("random")
 def random(state: AssignmentState) -> np.ndarray:
     """A uniformly random available annotator (the oracle's draw before assigners existed)."""
-    return _pick(state.available, state.rng)
+    return random_available(state.available, state.rng)
 
 
 @register_assigner("best_estimated")
@@ -324,7 +275,7 @@ def ie_thresh(state: AssignmentState, *, alpha: float = 0.05, epsilon: float = 0
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
     bounds = ie_upper_bounds(state.labels, state.consensus, alpha=alpha)
     # epsilon = 0 keeps everyone (0 * inf would be NaN when an annotator is unexplored)
-    in_set = bounds >= epsilon * bounds.max() if epsilon > 0 else np.isfinite(bounds) | True
+    in_set = bounds >= epsilon * bounds.max() if epsilon > 0 else np.ones(len(bounds), dtype=bool)
     candidates = state.available & in_set[None, :]
     fallback = ~candidates.any(axis=1)
     if fallback.any():
@@ -332,7 +283,7 @@ def ie_thresh(state: AssignmentState, *, alpha: float = 0.05, epsilon: float = 0
         candidates[fallback] = state.available[fallback] & (
             masked == masked.max(axis=1, keepdims=True)
         )
-    return _pick(candidates, state.rng)
+    return random_available(candidates, state.rng)
 
 
 register_assigner("ie_thresh")(ie_thresh)

@@ -81,6 +81,7 @@ from typing import Optional, Union
 import numpy as np
 
 __all__ = [
+    "annotator_quality",
     "CrowdlabResult",
     "label_counts",
     "majority_vote",
@@ -700,3 +701,48 @@ def activelab_scores_ensemble(
         axis=0,
     )
     return scores, modified[np.arange(len(consensus)), consensus]
+
+
+def annotator_quality(
+    labels: np.ndarray, pred_probs: np.ndarray, *, rng: Optional[np.random.Generator] = None
+) -> np.ndarray:
+    """CROWDLAB annotator quality, ``(M,)``, as cleanlab's ``get_label_quality_multiannotator``
+    reports it in ``annotator_stats["annotator_quality"]`` (Goh, Tkachenko & Mueller, 2022).
+
+    ``labels`` ``(N, M)`` float with NaN, every row labeled; ``pred_probs`` ``(N, K)``. Assembled
+    from what :func:`crowdlab` returns (post-prediction probabilities, consensus, model and
+    annotator weights):
+    ``w * lqs_m + (1 - w) * agreement_m`` where ``lqs_m`` is the mean over m's labels of the
+    CROWDLAB probability of the label given (``post_pred_probs[i, label]``), ``agreement_m`` the
+    fraction of m's labels on examples with 2+ labels that equal the consensus, and
+    ``w = model_weight / (model_weight + sum(annotator_weight) * mean(labels per example) / M)``.
+
+    NaN for an annotator without labels (cleanlab raises) and for one without a label on an example
+    someone else labeled (cleanlab's agreement is NaN there). When no example has 2+ labels
+    (cleanlab raises), agreement is undefined for everyone and the quality is ``lqs_m`` alone.
+    """
+    labels = np.asarray(labels, dtype=float)
+    pred_probs = np.asarray(pred_probs, dtype=float)
+    if pred_probs.ndim != 2:
+        raise ValueError(f"pred_probs must be (N, K), got shape {pred_probs.shape}")
+    result = crowdlab(labels, pred_probs, rng=rng)
+    present = ~np.isnan(labels)
+    rows, cols = np.nonzero(present)
+    given = labels[rows, cols].astype(np.int64)
+    num_annotators = labels.shape[1]
+    per_annotator = np.bincount(cols, minlength=num_annotators)
+    per_example = present.sum(axis=1)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        label_quality = result.post_pred_probs[rows, given]
+        lqs = np.bincount(cols, weights=label_quality, minlength=num_annotators) / per_annotator
+        if not np.any(per_example > 1):
+            return lqs
+        shared = per_example[rows] > 1
+        agrees = (given == result.consensus_label[rows])[shared].astype(float)
+        agreed = np.bincount(cols[shared], weights=agrees, minlength=num_annotators)
+        agreement = agreed / np.bincount(cols[shared], minlength=num_annotators)
+    num_labeled_annotators = np.count_nonzero(per_annotator)
+    adjusted = np.nansum(result.annotator_weight) * np.mean(per_example) / num_labeled_annotators
+    w = result.model_weight / (result.model_weight + adjusted)
+    return w * lqs + (1 - w) * agreement

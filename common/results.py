@@ -29,15 +29,14 @@ import numpy as np
 
 from common.data import atomic_write
 
-METRICS = (
+REQUIRED_METRICS = (
     "consensus_accuracy",
     "model_accuracy",
     "num_new_examples",
     "label_distribution_entropy",
     "labels_per_example",
-    "new_label_accuracy",
-    "labels_per_annotator",
 )
+METRICS = (*REQUIRED_METRICS, "new_label_accuracy", "labels_per_annotator")
 """One array per metric and run, each with one entry (or row) per round, measured before that
 round's labels arrive: accuracy of the consensus labels of the labeled examples, test accuracy of
 the fold-averaged model, previously unlabeled examples labeled in the round, normalised entropy of
@@ -46,9 +45,8 @@ against the truth, of the labels bought in the round (``new_label_accuracy``) an
 each annotator gave (``labels_per_annotator``, rounds x annotators): whom the budget paid.
 
 These two came later than the others: runs made before they existed lack their files and count as
-finished without them (:data:`REQUIRED_METRICS`); loading gives NaN in their place."""
-
-REQUIRED_METRICS = METRICS[:5]
+finished without them (only :data:`REQUIRED_METRICS` are required); loading gives NaN in their
+place."""
 
 
 @dataclass(frozen=True)

@@ -138,8 +138,9 @@ def _cpu_count() -> int:
 def load_plugins(argv: Sequence[str]) -> tuple[str, ...]:
     """Import every ``--plugin`` named in ``argv`` (before the parser is built, so that what they
     register is a valid choice); returns them, files as absolute paths, for the runs to import too."""
-    names = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--plugin"]
-    names += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--plugin=")]
+    pre = _OneLineParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    names = pre.parse_known_args(argv)[0].plugin
     plugins = tuple(str(Path(n).resolve()) if n.endswith(".py") or os.sep in n else n for n in names)
     for plugin in plugins:
         import_plugin(plugin)

@@ -1,14 +1,11 @@
 import numpy as np
-import pandas as pd
 import pytest
-from cleanlab.multiannotator import get_label_quality_multiannotator
 from scipy import stats
 
 from common.annotators import Oracle
 from common.assigners import (
     ASSIGNERS,
     AssignmentState,
-    crowdlab_annotator_quality,
     ie_thresh,
     ie_upper_bounds,
     interval_upper_bound,
@@ -179,24 +176,6 @@ def test_ie_thresh_asks_within_the_threshold_set_and_falls_back_to_the_best_avai
     assert picks == {0, 1, 2}
     with pytest.raises(ValueError, match="epsilon"):
         ie_thresh(state, epsilon=1.5)
-
-
-def test_crowdlab_annotator_quality_equals_cleanlabs():
-    for seed in range(4):
-        rng = np.random.default_rng(seed)
-        n, m, k = 80, 6, 3
-        true = rng.integers(0, k, n)
-        skill = rng.uniform(0.5, 0.95, m)
-        labels = np.full((n, m), np.nan)
-        for i in range(n):
-            who = rng.choice(m, rng.integers(1, 4), replace=False)
-            right = rng.random(len(who)) < skill[who]
-            labels[i, who] = np.where(right, true[i], rng.integers(0, k, len(who)))
-        pred_probs = rng.dirichlet(np.ones(k) * 2, n)
-        ours = crowdlab_annotator_quality(labels, pred_probs, rng=np.random.default_rng(0))
-        result = get_label_quality_multiannotator(pd.DataFrame(labels), pred_probs)
-        theirs = result["annotator_stats"]["annotator_quality"].reindex(range(m)).to_numpy()
-        assert np.allclose(ours, theirs, rtol=0, atol=1e-12), seed
 
 
 def test_best_estimated_takes_the_best_available_and_gives_unseen_annotators_the_mean():

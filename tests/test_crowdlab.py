@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import cleanlab.internal.multiannotator_utils as mu
@@ -397,3 +398,21 @@ def test_ensemble_of_one_model(patched):
     single = C.activelab_scores(labels, pred_probs[0], unlabeled[0])
     close(scores, single[0])
     close(scores_unlabeled, single[1])
+
+
+def test_annotator_quality_equals_cleanlabs():
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        n, m, k = 80, 6, 3
+        true = rng.integers(0, k, n)
+        skill = rng.uniform(0.5, 0.95, m)
+        labels = np.full((n, m), np.nan)
+        for i in range(n):
+            who = rng.choice(m, rng.integers(1, 4), replace=False)
+            right = rng.random(len(who)) < skill[who]
+            labels[i, who] = np.where(right, true[i], rng.integers(0, k, len(who)))
+        pred_probs = rng.dirichlet(np.ones(k) * 2, n)
+        ours = C.annotator_quality(labels, pred_probs, rng=np.random.default_rng(0))
+        result = ma.get_label_quality_multiannotator(pd.DataFrame(labels), pred_probs)
+        theirs = result["annotator_stats"]["annotator_quality"].reindex(range(m)).to_numpy()
+        assert np.allclose(ours, theirs, rtol=0, atol=1e-12), seed

@@ -35,7 +35,7 @@ def music_genre_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs:
 
     data = load_music_genre(data_dir)
     X_pool, X_test = standardize(data.X_pool, data.X_test)
-    hidden = np.array(data.hidden_labels)
+    hidden = data.hidden_labels
     rng = seeds.data()
     labeled = np.sort(rng.choice(len(hidden), n_initial, replace=False))
     workers = random_available(~np.isnan(hidden[labeled]), rng)
@@ -48,7 +48,7 @@ def music_genre_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs:
         "annotator_identity": "real",
         "num_annotators": int(hidden.shape[1]),
         "labels": int(given.sum()),
-        "mean_label_accuracy": float(np.nansum(np.where(hidden == data.y_pool[:, None], 1, 0)) / given.sum()),
+        "mean_label_accuracy": float(np.sum(hidden == data.y_pool[:, None]) / given.sum()),
         "annotator_accuracy": np.round(accuracy, 4).tolist(),
         "near_random_annotators": near_random.tolist(),
         "near_random_label_share": float(given[near_random].sum() / given.sum()),
