@@ -133,9 +133,9 @@ def simulated_tabular_problem(
     quality spread as on real crowds and the same mean accuracy
     (:func:`common.annotators.simulate_individual_annotators`).
 
-    The ``data`` stream draws a class-stratified subset with ``class_counts`` rows per class, the
+    The ``subset`` stream draws a class-stratified subset with ``class_counts`` rows per class, the
     ``split`` stream splits off a stratified test set of ``n_test`` rows, the ``annotators`` stream
-    simulates the annotators on the remaining pool, and the ``data`` stream then labels
+    simulates the annotators on the remaining pool, and the ``initial_labels`` stream labels
     ``n_initial`` pool examples (see :mod:`common.seeding`), so every method with the same seeds
     starts from the same state.
     """
@@ -143,7 +143,7 @@ def simulated_tabular_problem(
     def make_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs: frozenset) -> Problem:
         X, y = load(data_dir)
         num_classes = len(class_counts)
-        rng = seeds.data()
+        rng = seeds.subset()
         subset = np.concatenate(
             [rng.choice(np.flatnonzero(y == k), count, replace=False) for k, count in enumerate(class_counts)]
         )
@@ -159,6 +159,7 @@ def simulated_tabular_problem(
                 y[pool], num_annotators, num_classes, seeds.annotators(), trace_fraction=trace_fraction
             )
             described = {"expected_annotator_accuracy": np.round(expected, 4).tolist()}
+        rng = seeds.initial_labels()
         labeled = np.sort(rng.choice(len(pool), n_initial, replace=False))
         initial = initial_label_matrix(hidden, labeled, rng)
         accuracy = np.mean(hidden == y[pool][:, None], axis=0)
@@ -178,7 +179,7 @@ def simulated_tabular_problem(
 def labels_per_example(initial: np.ndarray, labeled: np.ndarray) -> dict[str, int]:
     """How many initially labeled examples have 1, 2, ... labels (for the run's metadata)."""
     counts = np.bincount(np.sum(~np.isnan(initial[labeled]), axis=1))
-    return {str(k): int(c) for k, c in enumerate(counts) if k}
+    return {str(k): int(c) for k, c in enumerate(counts) if k and c}
 
 
 BENCHMARKS: dict[str, Benchmark] = {}

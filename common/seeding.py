@@ -1,83 +1,96 @@
 """Every random stream of a run, named, in one place.
 
-A run's seed ``s`` fixes everything random in it. The streams below are the only way code in this
-project turns ``s`` into randomness; no other module derives seeds. Each stream has one purpose:
+A run's seed ``s`` fixes everything random in it (``--data-seed d`` takes over the data streams).
+The streams below are the only way code in this project turns a seed into randomness; no other
+module derives seeds. Each stream is ``numpy.random.SeedSequence(entropy, spawn_key=key)`` with its
+own key, so no two purposes can share a stream (keys differ in their first element, and the model
+keys in their round, member and fold):
 
-============== ============================================== ====================================
-stream         used for                                       derivation (unchanged since the
-                                                              committed results were produced)
-============== ============================================== ====================================
-``data``       subset of the dataset, initial labeled         ``SeedSequence([s, 0])``, one
-               examples and their labels, CIFAR-10H's         generator consumed in that order
-               pseudo-annotators, Music Genre's initial
-               labels
-``split``      the stratified pool/test split                 ``derive_seed(s, 0, 1)``
-``annotators`` simulated annotators (cleanlab's global        ``derive_seed(s, 0, 2)``
-               numpy generator, seeded and restored)
-``loop``       random methods, tie-breaks, consensus ties,    ``SeedSequence([s, 1])``
-               who answers a label request
-``model``      round ``r``, member ``m``: the folds           ``derive_seed(s, r, m)``, then
-               (``fold_split``) and fold ``f``'s model        ``derive_seed(that)`` for the folds
-               (``fold_model``)                               and ``derive_seed(that, f)``
-============== ============================================== ====================================
+================== ================================================ ========== ====================
+stream             used for                                         entropy    spawn key
+================== ================================================ ========== ====================
+``subset``         the class-stratified subset of the dataset       data seed  ``(0,)``
+``split``          the stratified pool/test split                   data seed  ``(1,)``
+``annotators``     simulated annotators (and CIFAR-10H's            data seed  ``(2,)``
+                   pseudo-annotators)
+``initial_labels`` which pool examples start labeled, how many      data seed  ``(3,)``
+                   labels each gets and from whom
+``loop``           random methods, tie-breaks, consensus ties,      seed       ``(4,)``
+                   who answers a label request
+``model_folds``    round ``r``, ensemble member ``m``: the fold     seed       ``(5, r, m)``
+                   assignment of its cross-validation
+``model_fit``      ... and the model of fold ``f``                  seed       ``(6, r, m, f)``
+================== ================================================ ========== ====================
 
-Known overlap, kept for now so that the committed results stay reproducible bit for bit: numpy's
-``SeedSequence`` pads short entropy with zeros, so ``SeedSequence([s, 0])`` (``data``) is the
-sequence behind ``model(round=0, member=0)`` and ``SeedSequence([s, 1])`` (``loop``) the one behind
-``model(round=1, member=0)``; ``split`` and ``annotators`` equal ``model(0, 1)`` and
-``model(0, 2)``'s base values. The streams drawn from them differ (a generator's state versus a
-32-bit seed hashed again), so no two purposes draw the same numbers, but they are not independent
-by construction. Switching to ``SeedSequence(s).spawn``-style keys changes every result; it is
-to be done in this module alone, together with a rerun of every committed grid.
+A stream that needs a plain integer seed (scikit-learn's ``random_state``, cleanlab's global
+generator) takes the first 32-bit word of its sequence's state.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+_KEYS = {
+    "subset": 0,
+    "split": 1,
+    "annotators": 2,
+    "initial_labels": 3,
+    "loop": 4,
+    "model_folds": 5,
+    "model_fit": 6,
+}
 
-def derive_seed(*keys: int) -> int:
-    """A 32-bit seed determined by ``keys``."""
-    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+def stream(entropy: int, name: str, *indices: int) -> np.random.SeedSequence:
+    """The seed sequence of stream ``name`` (with its round/member/fold ``indices``)."""
+    return np.random.SeedSequence(int(entropy), spawn_key=(_KEYS[name], *map(int, indices)))
+
+
+def _integer(sequence: np.random.SeedSequence) -> int:
+    return int(sequence.generate_state(1)[0])
 
 
 class RunSeeds:
     """The named streams of one run; ``data_seed`` (default: ``seed``) fixes the data streams
-    (``data``, ``split``, ``annotators``) and ``seed`` the others."""
+    (``subset``, ``split``, ``annotators``, ``initial_labels``) and ``seed`` the others."""
 
     def __init__(self, seed: int, data_seed: int | None = None):
         self.seed = int(seed)
         self.data_seed = self.seed if data_seed is None else int(data_seed)
 
-    def data(self) -> np.random.Generator:
-        """Subset, initial labels (and pseudo-annotators), in the order the problem builder draws them."""
-        return np.random.default_rng(np.random.SeedSequence([self.data_seed, 0]))
+    def subset(self) -> np.random.Generator:
+        """The subset of the dataset a run uses."""
+        return np.random.default_rng(stream(self.data_seed, "subset"))
 
     def split(self) -> int:
         """``random_state`` of the pool/test split."""
-        return derive_seed(self.data_seed, 0, 1)
+        return _integer(stream(self.data_seed, "split"))
 
     def annotators(self) -> int:
-        """Seed of the simulated annotators' noise matrix and labels."""
-        return derive_seed(self.data_seed, 0, 2)
+        """Seed of the simulated annotators (noise matrices and their labels)."""
+        return _integer(stream(self.data_seed, "annotators"))
+
+    def initial_labels(self) -> np.random.Generator:
+        """Which pool examples start labeled, and with which annotators' labels."""
+        return np.random.default_rng(stream(self.data_seed, "initial_labels"))
 
     def loop(self) -> np.random.Generator:
         """The round loop's generator: methods, tie-breaks, consensus ties, assigners."""
-        return np.random.default_rng(np.random.SeedSequence([self.seed, 1]))
+        return np.random.default_rng(stream(self.seed, "loop"))
 
     def model(self, round_index: int, member: int) -> "ModelSeeds":
         """Seeds of one cross-validated fit of ensemble member ``member`` in round ``round_index``."""
-        return ModelSeeds(derive_seed(self.seed, round_index, member))
+        return ModelSeeds(self.seed, round_index, member)
 
 
 class ModelSeeds:
     """Seeds of one cross-validation: the fold assignment and each fold's model."""
 
-    def __init__(self, base: int):
-        self.base = base
+    def __init__(self, seed: int, round_index: int = 0, member: int = 0):
+        self.seed, self.round_index, self.member = int(seed), int(round_index), int(member)
 
     def fold_split(self) -> int:
-        return derive_seed(self.base)
+        return _integer(stream(self.seed, "model_folds", self.round_index, self.member))
 
     def fold_model(self, fold: int) -> int:
-        return derive_seed(self.base, fold)
+        return _integer(stream(self.seed, "model_fit", self.round_index, self.member, fold))

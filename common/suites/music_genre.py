@@ -36,7 +36,7 @@ def music_genre_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs:
     data = load_music_genre(data_dir)
     X_pool, X_test = standardize(data.X_pool, data.X_test)
     hidden = data.hidden_labels
-    rng = seeds.data()
+    rng = seeds.initial_labels()
     labeled = np.sort(rng.choice(len(hidden), n_initial, replace=False))
     workers = random_available(~np.isnan(hidden[labeled]), rng)
     initial = np.full(hidden.shape, np.nan)
