@@ -296,6 +296,24 @@ def describe_annotators(hidden: np.ndarray, true_labels: np.ndarray) -> dict:
     }
 
 
+STUDY_INITIAL_LABELS: dict[int, int] = {1: 738, 2: 85, 3: 174, 5: 1, 6: 2}
+"""Images of the ActiveLab study's 1,000 initially labeled CIFAR-10H images by their number of labels
+(1,447 labels, 1.45 per image), as printed by its ``cifar-10h/0_preprocess_data.ipynb``
+(cleanlab/multiannotator-benchmarks)."""
+
+
+def label_counts(labels_per_example: dict[int, int], n: int) -> np.ndarray:
+    """``n`` label counts in the proportions of ``labels_per_example``, sorted (largest remainders)."""
+    sizes = np.array(sorted(labels_per_example), dtype=int)
+    weights = np.array([labels_per_example[k] for k in sizes], dtype=float)
+    if np.any(sizes < 1) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError(f"labels_per_example must map label counts >= 1 to non-negative weights, got {labels_per_example}")
+    exact = n * weights / weights.sum()
+    images = np.floor(exact).astype(int)
+    images[np.argsort(-(exact - images), kind="stable")[: n - images.sum()]] += 1
+    return np.repeat(sizes, images)
+
+
 def least_accurate_initial_labels(
     hidden: np.ndarray,
     true_labels: np.ndarray,
@@ -303,11 +321,13 @@ def least_accurate_initial_labels(
     rng: np.random.Generator,
     target_accuracy: float,
     num_classes: int = NUM_CLASSES,
-    max_labels: int = 5,
+    labels_per_example: dict[int, int] = STUDY_INITIAL_LABELS,
 ) -> tuple[np.ndarray, float, float]:
-    """Initial labels: 1 to ``max_labels`` per ``labeled`` example, least accurate annotators first.
+    """Initial labels for the ``labeled`` examples, least accurate annotators first.
 
-    Example ``i`` gets ``n_i ~ U{1..max_labels}`` labels from its annotators with the smallest keys
+    How many labels each example gets follows ``labels_per_example`` (images per label count) scaled
+    to ``len(labeled)`` by largest remainders and dealt in random order, so 1,000 examples get the
+    study's counts exactly. Example ``i`` gets its ``n_i`` labels from its annotators with the smallest keys
     ``(1 - mix) * r_m + mix * u_im``, where ``r_m`` is annotator ``m``'s accuracy rank in [0, 1]
     (0 = least accurate) and ``u_im`` uniform noise: ``mix = 0`` takes each example's least
     accurate annotators, ``mix = 1`` random ones. ``mix`` is set by bisection so that the majority
@@ -330,7 +350,7 @@ def least_accurate_initial_labels(
     candidates = np.argsort(~present, axis=1, kind="stable")[:, :width]
     is_candidate = np.take_along_axis(present, candidates, axis=1)
     noise = rng.random(candidates.shape)
-    wanted = np.minimum(rng.integers(1, max_labels + 1, size=len(labeled)), is_candidate.sum(axis=1))
+    wanted = np.minimum(rng.permutation(label_counts(labels_per_example, len(labeled))), is_candidate.sum(axis=1))
     if np.any(wanted == 0):
         raise ValueError("some initially labeled examples have no annotator able to label them")
     take = np.arange(width)[None, :] < wanted[:, None]

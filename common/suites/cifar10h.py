@@ -118,9 +118,10 @@ def cifar10h_problem(test_size: int, initial_accuracy: float, skill_spread: floa
 
     The ``split`` stream splits the 10,000 images (stratified) into ``test_size`` test images and
     a pool; the annotators on the pool are the real ones with the raw file, else pseudo-annotators
-    drawn from the vote counts (``data`` stream), which then gives ``n_initial`` random pool images
-    1 to 5 initial labels from the least accurate annotators, to a majority-vote accuracy near
-    ``initial_accuracy``.
+    drawn from the vote counts (``annotators`` stream); the ``initial_labels`` stream then gives
+    ``n_initial`` random pool images as many initial labels as the ActiveLab study's images had
+    (:data:`common.datasets.cifar10h.STUDY_INITIAL_LABELS`), from the least accurate annotators, to
+    a majority-vote accuracy near ``initial_accuracy``.
     """
 
     def make_problem(data_dir: Path, seeds: RunSeeds, n_initial: int, inputs: frozenset) -> Problem:
@@ -129,13 +130,15 @@ def cifar10h_problem(test_size: int, initial_accuracy: float, skill_spread: floa
         data = c10h.load_cifar10h(data_dir)
         pool, test = cifar_split(data.labels, seeds, test_size)
         y_pool = data.labels[pool]
-        rng = seeds.data()
         if data.raw is not None:
             hidden, _ = c10h.real_annotator_labels(data.raw, pool)
             identity = "real"
         else:
-            hidden = c10h.pseudo_annotator_labels(data.counts[pool], y_pool, rng, skill_spread=skill_spread)
+            hidden = c10h.pseudo_annotator_labels(
+                data.counts[pool], y_pool, np.random.default_rng(seeds.annotators()), skill_spread=skill_spread
+            )
             identity = "simulated"
+        rng = seeds.initial_labels()
         labeled = np.sort(rng.choice(len(pool), n_initial, replace=False))
         initial, mix, reached = c10h.least_accurate_initial_labels(
             hidden, y_pool, labeled, rng, initial_accuracy

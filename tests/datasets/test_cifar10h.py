@@ -227,15 +227,36 @@ def _initial(hidden, labels, target, seed=5):
     return labeled, initial, mix, reached
 
 
-def test_initial_labels_are_real_votes_one_to_five_per_labeled_example(fake_dir):
+def test_initial_labels_are_real_votes_as_many_per_example_as_in_the_study(fake_dir):
     data_dir, _, labels, _, _ = fake_dir
     hidden, _ = c10h.real_annotator_labels(c10h.load_cifar10h(data_dir).raw, np.arange(N_IMAGES))
     labeled, initial, _, _ = _initial(hidden, labels, 0.8)
     given = ~np.isnan(initial)
     assert np.array_equal(initial[given], hidden[given])
     per_example = given.sum(axis=1)
-    assert np.all(per_example[labeled] >= 1) and np.all(per_example[labeled] <= 5)
     assert per_example.sum() == per_example[labeled].sum()
+    available = np.sum(~np.isnan(hidden[labeled]), axis=1)
+    assert np.all(per_example[labeled] >= 1) and np.all(per_example[labeled] <= available)
+    # with enough annotators on every example, the counts are the study's, in proportion
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 10, 400)
+    dense = np.where(rng.random((400, 12)) < 0.8, labels[:, None], rng.integers(0, 10, (400, 12))).astype(float)
+    labeled, initial, _, _ = _initial(dense, labels, 0.8)
+    per_example = np.sum(~np.isnan(initial[labeled]), axis=1)
+    assert np.array_equal(np.sort(per_example), c10h.label_counts(c10h.STUDY_INITIAL_LABELS, len(labeled)))
+
+
+def test_the_study_label_counts_are_met_exactly_for_its_1000_images_and_in_proportion_otherwise():
+    study = c10h.STUDY_INITIAL_LABELS
+    assert sum(study.values()) == 1000
+    counts = c10h.label_counts(study, 1000)
+    assert {k: int(np.sum(counts == k)) for k in study} == study
+    assert counts.sum() == sum(k * n for k, n in study.items())
+    for n in (1, 7, 333):
+        counts = c10h.label_counts(study, n)
+        assert len(counts) == n
+        for k, images in study.items():
+            assert abs(np.sum(counts == k) - n * images / 1000) < 1
 
 
 def test_initial_difficulty_targets_the_consensus_accuracy_from_the_least_accurate_first():
