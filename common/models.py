@@ -44,7 +44,8 @@ class Model:
     reads: str = FEATURES
 
 
-def mlp(seed: int) -> MLPClassifier:
+def sklearn_mlp(seed: int) -> MLPClassifier:
+    """The protocol's model as scikit-learn implements it: the reference for ``mlp``."""
     return MLPClassifier(max_iter=500, random_state=seed)
 
 
@@ -75,8 +76,8 @@ def knn(seed: int) -> KNeighborsClassifier:
 
 
 TABULAR_MODELS: dict[str, Model] = {
-    "mlp": Model(mlp),
-    "compiled-mlp": Model(CompiledMLPFactory()),
+    "mlp": Model(CompiledMLPFactory()),
+    "sklearn-mlp": Model(sklearn_mlp),
     "extra-trees": Model(extra_trees),
     "knn": Model(knn),
 }
@@ -110,7 +111,7 @@ def cross_validated_predictions(
     seeds: ModelSeeds,
 ) -> tuple[np.ndarray, list[np.ndarray], list[dict]]:
     """Out-of-fold probabilities for ``(X, y)``, fold-averaged ones for each of ``X_others``, and
-    one record per fold (``epochs`` and ``converged`` for iterative models, else empty).
+    one record per fold (its training ``rows``; ``epochs`` and ``converged`` for iterative models).
 
     Folds are stratified and shuffled; a class with fewer examples than folds lands in only some
     of them, and a class missing from a fold's training part gets probability 0 from that fold's
@@ -122,7 +123,8 @@ def cross_validated_predictions(
         splits = list(splitter.split(X, y))
     fold_seeds = [seeds.fold_model(fold) for fold in range(folds)]
     if hasattr(factory, "cross_validate"):
-        return factory.cross_validate(X, y, X_others, num_classes, splits, fold_seeds)
+        out_of_fold, others, records = factory.cross_validate(X, y, X_others, num_classes, splits, fold_seeds)
+        return out_of_fold, others, _with_rows(records, splits)
     out_of_fold = np.zeros((len(X), num_classes))
     others = [np.zeros((len(Xo), num_classes)) for Xo in X_others]
     records = []
@@ -132,7 +134,13 @@ def cross_validated_predictions(
         out_of_fold[held_out] = full_proba(model, X[held_out], num_classes)
         for Xo, total in zip(X_others, others):
             total += full_proba(model, Xo, num_classes)
-    return out_of_fold, [total / folds for total in others], records
+    return out_of_fold, [total / folds for total in others], _with_rows(records, splits)
+
+
+def _with_rows(records: list[dict], splits: list) -> list[dict]:
+    """Each fold's record with its training rows (with batches of 200, ``rows % 200`` is the size
+    of the MLP's last minibatch, the cause of its bad stops: docs/fidelity-model-collapse.md)."""
+    return [{**record, "rows": len(train)} for record, (train, _) in zip(records, splits)]
 
 
 def _fit(factory: ModelFactory, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[Any, dict]:

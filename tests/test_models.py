@@ -1,8 +1,8 @@
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
 
-from common.models import cross_validated_predictions, full_proba, mlp
-from common.seeding import ModelSeeds, derive_seed
+from common.models import cross_validated_predictions, full_proba, sklearn_mlp
+from common.seeding import ModelSeeds
 
 
 def one_nn(seed):
@@ -36,19 +36,18 @@ def test_a_class_missing_from_a_fold_gets_probability_zero_and_columns_stay_alig
 def test_a_fold_with_a_single_class_predicts_it():
     X = np.arange(10, dtype=float)[:, None]
     y = np.full(10, 2)
-    out_of_fold, (others,), _ = cross_validated_predictions(mlp, X, y, [X[:3]], 3, 2, ModelSeeds(0))
+    out_of_fold, (others,), _ = cross_validated_predictions(sklearn_mlp, X, y, [X[:3]], 3, 2, ModelSeeds(0))
     assert np.all(out_of_fold[:, 2] == 1) and np.all(others[:, 2] == 1)
 
 
 def test_predictions_are_reproducible_from_the_seed():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(80, 4)), rng.integers(0, 3, 80)
-    a = cross_validated_predictions(mlp, X, y, [X[:5]], 3, 3, ModelSeeds(4))
-    b = cross_validated_predictions(mlp, X, y, [X[:5]], 3, 3, ModelSeeds(4))
-    c = cross_validated_predictions(mlp, X, y, [X[:5]], 3, 3, ModelSeeds(5))
+    a = cross_validated_predictions(sklearn_mlp, X, y, [X[:5]], 3, 3, ModelSeeds(4))
+    b = cross_validated_predictions(sklearn_mlp, X, y, [X[:5]], 3, 3, ModelSeeds(4))
+    c = cross_validated_predictions(sklearn_mlp, X, y, [X[:5]], 3, 3, ModelSeeds(5))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1][0], b[1][0])
     assert not np.array_equal(a[0], c[0])
-    assert derive_seed(1, 2) == derive_seed(1, 2) != derive_seed(2, 1)
 
 
 def test_full_proba_places_columns_by_class():
@@ -56,21 +55,21 @@ def test_full_proba_places_columns_by_class():
     assert np.array_equal(full_proba(model, np.array([[0.0], [1.0]]), 4), [[0, 1, 0, 0], [0, 0, 0, 1]])
 
 
-def test_each_fit_records_its_epochs_and_whether_it_converged():
+def test_each_fit_records_its_rows_epochs_and_whether_it_converged():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
     y = (X[:, 0] > 0).astype(int)
 
     def short_mlp(seed):
-        return mlp(seed).set_params(max_iter=3)
+        return sklearn_mlp(seed).set_params(max_iter=3)
 
     _, _, records = cross_validated_predictions(short_mlp, X, y, [], 2, 3, ModelSeeds(0))
-    assert records == [{"epochs": 3, "converged": False}] * 3
-    _, _, records = cross_validated_predictions(mlp, X, y, [], 2, 3, ModelSeeds(0))
+    assert records == [{"epochs": 3, "converged": False, "rows": 40}] * 3
+    records = [r for seed in range(4) for r in cross_validated_predictions(sklearn_mlp, X, y, [], 2, 3, ModelSeeds(seed))[2]]
     assert all(0 < r["epochs"] <= 500 and r["converged"] == (r["epochs"] < 500) for r in records)
     assert any(r["converged"] for r in records) and not all(r["converged"] for r in records)
     _, _, records = cross_validated_predictions(one_nn, X, y, [], 2, 3, ModelSeeds(0))
-    assert records == [{}] * 3
+    assert records == [{"rows": 40}] * 3
 
 
 def test_the_compiled_mlp_model_cross_validates_like_scikit_learn():
@@ -79,7 +78,7 @@ def test_the_compiled_mlp_model_cross_validates_like_scikit_learn():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 4))
     y = (X[:, 0] + 0.5 * rng.normal(size=120) > 0).astype(int) + (X[:, 1] > 1)
-    compiled = cross_validated_predictions(TABULAR_MODELS["compiled-mlp"].factory, X, y, [X[:7]], 3, 3, ModelSeeds(2))
-    reference = cross_validated_predictions(mlp, X, y, [X[:7]], 3, 3, ModelSeeds(2))
+    compiled = cross_validated_predictions(TABULAR_MODELS["mlp"].factory, X, y, [X[:7]], 3, 3, ModelSeeds(2))
+    reference = cross_validated_predictions(sklearn_mlp, X, y, [X[:7]], 3, 3, ModelSeeds(2))
     assert np.allclose(compiled[0], reference[0], atol=1e-6) and np.allclose(compiled[1][0], reference[1][0], atol=1e-6)
     assert [r["epochs"] for r in compiled[2]] == [r["epochs"] for r in reference[2]]
