@@ -6,19 +6,24 @@
         whole grid (this process and its workers, sampled every half second);
     python perf/speed.py jobs wall-robot [run_benchmark flags, default --methods random --seeds 2]
         runs the same small grid with --jobs 1 and --jobs 2 and prints the speed-up;
+    python perf/speed.py models wall-robot [--models sklearn-mlp mlp] [run_benchmark flags,
+            default --methods random --seeds 1]
+        runs the same small grid with each model (--jobs 1), prints each one's run time (wall and
+        CPU), the speed-up over the first, and whether their result arrays are identical;
     python perf/speed.py summarize RESULTS_DIR [--model M]
         prints the phase split and memory recorded in an existing results folder.
 
 --model defaults to the benchmark's default model (grid) or to every model folder found (summarize).
 
-REFERENCE_METHODS are the seven methods of the ActiveLab study's code, which ran them in about
-66 minutes (5 seeds, MLP, strictly one core) on this machine.
+REFERENCE_METHODS are the seven methods of the ActiveLab study's code; perf/reference_speed.py
+times the study's own code against ours on them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -83,6 +88,25 @@ def timed_grid(benchmark: str, results_dir: Path, extra: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def compare_models(benchmark: str, models: list[str], extra: list[str], tmp: Path) -> None:
+    import numpy as np
+
+    times = {}
+    for model in models:
+        cpu = time.process_time()
+        wall = timed_grid(benchmark, tmp / model, ["--jobs", "1", "--model", model, *extra])
+        times[model] = (wall, time.process_time() - cpu)
+    print(f"\n{benchmark} {' '.join(extra)}, --jobs 1, load average {os.getloadavg()[0]:.2f} at the end:")
+    first = models[0]
+    for model, (wall, cpu) in times.items():
+        print(f"  {model:<14} {wall:8.1f} s wall {cpu:8.1f} s CPU   {times[first][0] / wall:5.2f}x wall "
+              f"{times[first][1] / cpu:5.2f}x CPU vs {first}")
+    arrays = sorted(p.name for p in (tmp / first / first).glob("*.npy"))
+    for model in models[1:]:
+        same = [np.array_equal(np.load(tmp / first / first / name), np.load(tmp / model / model / name)) for name in arrays]
+        print(f"  {model} vs {first}: {sum(same)} of {len(arrays)} result arrays identical")
+
+
 def summarize(results_dir: Path, model: str | None = None) -> None:
     if model is None:
         models = sorted(p.name for p in Path(results_dir).iterdir() if p.is_dir() and any(p.glob("*.json")))
@@ -138,6 +162,10 @@ def main() -> None:
     jobs = sub.add_parser("jobs")
     jobs.add_argument("benchmark", choices=list(BENCHMARKS))
     jobs.add_argument("rest", nargs=argparse.REMAINDER)
+    models = sub.add_parser("models")
+    models.add_argument("benchmark", choices=list(BENCHMARKS))
+    models.add_argument("--models", nargs="+", default=["sklearn-mlp", "mlp"])
+    models.add_argument("rest", nargs=argparse.REMAINDER)
     summary = sub.add_parser("summarize")
     summary.add_argument("results_dir", type=Path)
     summary.add_argument("--model", help="default: every model folder in RESULTS_DIR")
@@ -156,6 +184,8 @@ def main() -> None:
             print(f"peak memory of the whole grid (this process and its workers): {memory.peak_pss_mb:.0f} MB PSS "
                   f"(shared pages counted once), {memory.peak_rss_mb:.0f} MB summed RSS")
             summarize(Path(tmp), model)
+        elif args.command == "models":
+            compare_models(args.benchmark, args.models, args.rest or ["--methods", "random", "--seeds", "1"], Path(tmp))
         else:
             extra = args.rest or ["--methods", "random", "--seeds", "2"]
             one = timed_grid(args.benchmark, Path(tmp) / "1", ["--jobs", "1", *extra])
