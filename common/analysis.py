@@ -429,6 +429,13 @@ def _nanmean(values: np.ndarray) -> float:
     return float(values[finite].mean()) if finite.any() else float("nan")
 
 
+def widest_groups(groups: Sequence[Group]) -> list[Group]:
+    """The tables run with the most methods. A cross run with a few methods (another assigner,
+    consensus rule or data seed) must not shrink a benchmark's ranks to the methods it shares."""
+    most = max((len(g.methods) for g in groups), default=0)
+    return [g for g in groups if len(g.methods) == most]
+
+
 def rank_blocks(groups: Sequence[Group], score: str) -> tuple[list[str], np.ndarray]:
     """``(methods, matrix)`` for ranks across tables: one row per (group, seed) block, over the
     methods every group has and, within each group, the seeds all those methods share."""

@@ -68,7 +68,7 @@ def write_report(path: Path, rank_by: str = "final_consensus_accuracy", referenc
             name = f"{group.slug}_{kind}.png"
             _save(figure, out_dir / name, report)
             lines += [f"![{kind.replace('_', ' ')}]({name})", ""]
-    lines += cd_markdown(groups, rank_by, out_dir / "critical_difference.png", report)
+    lines += cd_markdown(analysis.widest_groups(groups), rank_by, out_dir / "critical_difference.png", report)
     crossed = analysis.assigner_table(groups)
     if len(crossed):
         lines += assigner_markdown(crossed, out_dir, report)
@@ -190,7 +190,7 @@ def cd_markdown(groups: Sequence[Group], rank_by: str, path: Path, report: Repor
              f"each of the {len(matrix)} blocks (methods present in every table only). Bars join methods whose "
              f"average ranks differ by less than the Nemenyi critical difference ({cd:.2f} at α = 0.05). "
              "Seeds of one benchmark are not independent data sets, so read it as a summary rather than a "
-             "test across problems.", ""]
+             "test across problems.", "", "Tables: " + "; ".join(g.title for g in groups) + ".", ""]
     if result is not None:
         lines += [f"Friedman test: χ² = {result.statistic:.2f}, p = {result.p_value:.3g}.", ""]
     lines += [f"![critical difference]({path.name})", ""]

@@ -88,3 +88,16 @@ def test_the_report_compares_assigners_when_a_table_was_run_with_several(tmp_pat
     result = report.write_report(tmp_path)
     assert "## Who labels: assigners" in result.markdown and "| random | ie_thresh | 3 |" in result.markdown
     assert (tmp_path / "report" / "assigners_mlp.png").exists() and (tmp_path / "report" / "assigners.csv").exists()
+
+
+def test_a_cross_run_with_few_methods_does_not_shrink_the_ranks(tmp_path):
+    write_fake_runs(tmp_path)  # random, entropy, activelab
+    for seed in (0, 1, 2):
+        metadata = {"config": {**fake_config("random", seed), "assigner": "ie_thresh"}}
+        write_run(tmp_path, RunKey("mlp", "random", seed, ("assigner-ie_thresh",)), fake_arrays(0.0, seed, 4), metadata)
+    groups = analysis.load_results(tmp_path)
+    assert [len(g.methods) for g in analysis.widest_groups(groups)] == [3]
+    result = report.write_report(tmp_path)
+    ranks = result.markdown.split("## Ranks across tables and seeds")[1]
+    assert "Tables: fake / mlp (own consensus rules)." in ranks
+    assert "Friedman test: χ²" in ranks  # 3 methods ranked, not random alone
