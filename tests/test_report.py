@@ -74,17 +74,20 @@ def test_cli_reports_missing_and_mixed_results(tmp_path, capsys):
     assert "batch_size" in error and "random_5.json" in error
 
 
-def test_the_report_compares_assigners_when_a_table_was_run_with_several(tmp_path):
-    from tests.test_analysis import fake_arrays, fake_config
-
-    write_fake_runs(tmp_path, {"random": 0.0})
-    for seed in (0, 1, 2):
+def write_ie_thresh_runs(results_dir, seeds=(0, 1, 2)) -> None:
+    """Finished ``random`` runs with the ``ie_thresh`` assigner: a cross beside the default table."""
+    for seed in seeds:
         arrays = fake_arrays(0.05, seed, 4)
         arrays["new_label_accuracy"] = np.full(4, 0.7)
         arrays["labels_per_annotator"] = np.tile([1, 4], (4, 1))
         metadata = {"config": {**fake_config("random", seed), "assigner": "ie_thresh"},
                     "problem": {"near_random_annotators": [0]}}
-        write_run(tmp_path, RunKey("mlp", "random", seed, ("assigner-ie_thresh",)), arrays, metadata)
+        write_run(results_dir, RunKey("mlp", "random", seed, ("assigner-ie_thresh",)), arrays, metadata)
+
+
+def test_the_report_compares_assigners_when_a_table_was_run_with_several(tmp_path):
+    write_fake_runs(tmp_path, {"random": 0.0})
+    write_ie_thresh_runs(tmp_path)
     result = report.write_report(tmp_path)
     assert "## Who labels: assigners" in result.markdown and "| random | ie_thresh | 3 |" in result.markdown
     assert (tmp_path / "report" / "assigners_mlp.png").exists() and (tmp_path / "report" / "assigners.csv").exists()
@@ -92,9 +95,7 @@ def test_the_report_compares_assigners_when_a_table_was_run_with_several(tmp_pat
 
 def test_a_cross_run_with_few_methods_does_not_shrink_the_ranks(tmp_path):
     write_fake_runs(tmp_path)  # random, entropy, activelab
-    for seed in (0, 1, 2):
-        metadata = {"config": {**fake_config("random", seed), "assigner": "ie_thresh"}}
-        write_run(tmp_path, RunKey("mlp", "random", seed, ("assigner-ie_thresh",)), fake_arrays(0.0, seed, 4), metadata)
+    write_ie_thresh_runs(tmp_path)
     groups = analysis.load_results(tmp_path)
     assert [len(g.methods) for g in analysis.widest_groups(groups)] == [3]
     result = report.write_report(tmp_path)
