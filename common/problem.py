@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -15,6 +16,9 @@ class Problem:
     for missing labels; ``hidden_labels`` is the oracle (every label an annotator would give) and
     ``initial_labels`` a subset of it. ``X_pool`` and ``X_test`` may be any array a model accepts.
     ``info`` holds facts worth recording with the results (annotator accuracy, identity source).
+    ``label_costs`` is None (every label costs 1) or a ``(n_pool, n_annotators)`` float matrix:
+    the price of each hidden label (real response times where the data has them, a simulated
+    price scheme elsewhere), finite and positive wherever a hidden label exists.
     """
 
     X_pool: np.ndarray
@@ -25,6 +29,7 @@ class Problem:
     initial_labels: np.ndarray
     num_classes: int
     info: dict = field(default_factory=dict)
+    label_costs: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         if self.initial_labels.shape != self.hidden_labels.shape:
@@ -32,3 +37,16 @@ class Problem:
         collected = ~np.isnan(self.initial_labels)
         if not np.array_equal(self.initial_labels[collected], self.hidden_labels[collected]):
             raise ValueError("initial labels must be labels the annotators actually give")
+        if self.label_costs is not None:
+            if self.label_costs.shape != self.hidden_labels.shape:
+                raise ValueError("label_costs and hidden_labels must have the same shape")
+            given = ~np.isnan(self.hidden_labels)
+            costs = self.label_costs[given]
+            if not (np.all(np.isfinite(costs)) and np.all(costs > 0)):
+                raise ValueError("every hidden label needs a finite, positive cost in label_costs")
+
+    def cost_of(self, examples: np.ndarray, annotators: np.ndarray) -> np.ndarray:
+        """The price of the labels ``annotators[i]`` gives ``examples[i]`` (1 each without costs)."""
+        if self.label_costs is None:
+            return np.ones(len(examples))
+        return self.label_costs[examples, annotators]
