@@ -85,8 +85,8 @@ TABULAR_MODELS: dict[str, Model] = {
 
 def full_proba(model: Any, X: np.ndarray, num_classes: int) -> np.ndarray:
     """``predict_proba`` with one column per class, zeros for classes the fit never saw."""
-    proba = np.zeros((len(X), num_classes))
-    if len(X):
+    proba = np.zeros((X.shape[0], num_classes))
+    if X.shape[0]:
         proba[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(X)
     return proba
 
@@ -98,7 +98,7 @@ class _ConstantModel:
         self.classes_ = np.array([label])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return np.ones((len(X), 1))
+        return np.ones((X.shape[0], 1))
 
 
 def cross_validated_predictions(
@@ -125,8 +125,8 @@ def cross_validated_predictions(
     if hasattr(factory, "cross_validate"):
         out_of_fold, others, records = factory.cross_validate(X, y, X_others, num_classes, splits, fold_seeds)
         return out_of_fold, others, _with_rows(records, splits)
-    out_of_fold = np.zeros((len(X), num_classes))
-    others = [np.zeros((len(Xo), num_classes)) for Xo in X_others]
+    out_of_fold = np.zeros((X.shape[0], num_classes))
+    others = [np.zeros((Xo.shape[0], num_classes)) for Xo in X_others]
     records = []
     for (train, held_out), fold_seed in zip(splits, fold_seeds):
         model, record = _fit(factory, X[train], y[train], fold_seed)

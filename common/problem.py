@@ -14,7 +14,10 @@ class Problem:
 
     ``hidden_labels`` and ``initial_labels`` are ``(n_pool, n_annotators)`` float matrices with NaN
     for missing labels; ``hidden_labels`` is the oracle (every label an annotator would give) and
-    ``initial_labels`` a subset of it. ``X_pool`` and ``X_test`` may be any array a model accepts.
+    ``initial_labels`` a subset of it. ``X_pool`` and ``X_test`` are design matrices with one row
+    per example: a NumPy array or a SciPy sparse matrix in CSR format (TF-IDF text features), or
+    anything else with ``shape[0]`` rows that can be indexed by rows (integer and boolean arrays)
+    and that the benchmark's models accept.
     ``info`` holds facts worth recording with the results (annotator accuracy, identity source).
     ``label_costs`` is None (every label costs 1) or a ``(n_pool, n_annotators)`` float matrix:
     the price of each hidden label (real response times where the data has them, a simulated
@@ -32,6 +35,11 @@ class Problem:
     label_costs: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
+        for name, X, y in (("X_pool", self.X_pool, self.y_pool), ("X_test", self.X_test, self.y_test)):
+            if getattr(X, "ndim", None) != 2 or X.shape[0] != len(y):
+                raise ValueError(f"{name} must be a 2-d design matrix with one row per example (its y), got {getattr(X, 'shape', type(X))}")
+        if len(self.hidden_labels) != len(self.y_pool):
+            raise ValueError("hidden_labels must have one row per pool example")
         if self.initial_labels.shape != self.hidden_labels.shape:
             raise ValueError("initial_labels and hidden_labels must have the same shape")
         collected = ~np.isnan(self.initial_labels)
