@@ -3,7 +3,8 @@
 A benchmark suite (one module in :mod:`common.suites`) defines a dataset's :class:`Benchmark`: how
 a seed turns the data into a round-0 :class:`~common.problem.Problem`, its models, its defaults
 and any flags of its own, and registers it with :func:`register_benchmark`. A run script names its
-benchmark; :func:`common.runner.main` does the rest.
+benchmark; :func:`common.runner.main` looks it up (:func:`common.registry.get_benchmark`) and does
+the rest.
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ def labels_per_example(initial: np.ndarray, labeled: np.ndarray) -> dict[str, in
 
 
 BENCHMARKS: dict[str, Benchmark] = {}
-"""Every registered benchmark by name (the built-in suites register on first lookup)."""
+"""Every registered benchmark by name. Look names up with :func:`common.registry.get_benchmark`,
+which imports the built-in suites first; this module never imports a suite (they import it)."""
 
 
 def register_benchmark(benchmark: Benchmark) -> Benchmark:
@@ -197,15 +199,6 @@ def register_benchmark(benchmark: Benchmark) -> Benchmark:
         raise ValueError(f"benchmark {benchmark.name!r}: ensemble members {unknown} are not among its models")
     BENCHMARKS[benchmark.name] = benchmark
     return benchmark
-
-
-def get_benchmark(name: str) -> Benchmark:
-    """The registered benchmark ``name``, the built-in suites included."""
-    import common.suites  # noqa: F401  (registers the built-in suites)
-
-    if name not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {name!r}; registered: {', '.join(sorted(BENCHMARKS))}")
-    return BENCHMARKS[name]
 
 
 def configured(benchmark: Benchmark, values: dict[str, Any]) -> Benchmark:

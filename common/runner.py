@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from common.assigners import ASSIGNERS
-from common.benchmark import Benchmark, configured, get_benchmark
+from common.benchmark import Benchmark, configured
 from common.checkpoint import remove_empty_checkpoint_folders
 from common.consensus import CONSENSUS_RULES
 from common.data import DATA_DIR_ENV, DataError, resolve_data_dir
@@ -35,6 +35,7 @@ from common.execution import (
     problem_for,
 )
 from common.methods import METHODS, Method
+from common.registry import get_benchmark
 from common.results import ConflictingResultError, is_finished, write_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

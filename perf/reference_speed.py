@@ -104,7 +104,7 @@ OURS_RUNNER = r'''
 import json, sys, time
 root, method, rounds, seed, results = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 sys.path.insert(0, root)
-from common.benchmark import get_benchmark
+from common.registry import get_benchmark
 from common.runner import parse_specs, run_grid
 args, specs = parse_specs(get_benchmark("wall-robot"), ["--methods", method, "--seeds", str(seed + 1), "--jobs", "1",
                           "--results-dir", results, "--rounds", rounds, "--force", "--model", "mlp"])
@@ -123,7 +123,7 @@ def write_study_data(folder: Path, seed: int) -> dict:
     round-0 state of our run ``seed``; returns a few facts about it."""
     import numpy as np
 
-    from common.benchmark import get_benchmark
+    from common.registry import get_benchmark
     from common.data import resolve_data_dir
     from common.seeding import RunSeeds
 

@@ -33,8 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import common.suites  # noqa: E402,F401  (registers the built-in benchmarks)
-from common.benchmark import BENCHMARKS  # noqa: E402
+from common.registry import benchmark_names, get_benchmark  # noqa: E402
 from common.loop import PHASES  # noqa: E402
 from common.runner import main as run_benchmark  # noqa: E402
 
@@ -82,7 +81,7 @@ class PeakMemory:
 
 def timed_grid(benchmark: str, results_dir: Path, extra: list[str]) -> float:
     start = time.perf_counter()
-    status = run_benchmark(BENCHMARKS[benchmark], ["--results-dir", str(results_dir), "--force", *extra])
+    status = run_benchmark(get_benchmark(benchmark), ["--results-dir", str(results_dir), "--force", *extra])
     if status != 0:
         raise SystemExit(f"the grid failed with exit status {status}")
     return time.perf_counter() - start
@@ -155,15 +154,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     grid = sub.add_parser("grid")
-    grid.add_argument("benchmark", choices=list(BENCHMARKS))
+    grid.add_argument("benchmark", choices=benchmark_names())
     grid.add_argument("--reference-methods", action="store_true", help="the study's seven methods only")
     grid.add_argument("--model", help="default: the benchmark's default model")
     grid.add_argument("rest", nargs=argparse.REMAINDER, help="further run_benchmark.py flags")
     jobs = sub.add_parser("jobs")
-    jobs.add_argument("benchmark", choices=list(BENCHMARKS))
+    jobs.add_argument("benchmark", choices=benchmark_names())
     jobs.add_argument("rest", nargs=argparse.REMAINDER)
     models = sub.add_parser("models")
-    models.add_argument("benchmark", choices=list(BENCHMARKS))
+    models.add_argument("benchmark", choices=benchmark_names())
     models.add_argument("--models", nargs="+", default=["sklearn-mlp", "mlp"])
     models.add_argument("rest", nargs=argparse.REMAINDER)
     summary = sub.add_parser("summarize")
@@ -176,7 +175,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         if args.command == "grid":
-            model = args.model or BENCHMARKS[args.benchmark].default_model
+            model = args.model or get_benchmark(args.benchmark).default_model
             extra = ["--model", model, *(["--methods", *REFERENCE_METHODS] if args.reference_methods else []), *args.rest]
             with PeakMemory() as memory:
                 seconds = timed_grid(args.benchmark, Path(tmp), extra)
