@@ -10,6 +10,7 @@ resumes from its last finished round.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import subprocess
@@ -35,12 +36,20 @@ from common.execution import (
     problem_for,
 )
 from common.methods import METHODS, Method
-from common.registry import get_benchmark
+from common.registry import benchmark_names, get_benchmark
 from common.results import ConflictingResultError, is_finished, write_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "wall-robot").is_dir()
+"""True when ``common`` runs from a clone of the repository (editable installs included), False
+when it was installed as a package (then results default to the working directory)."""
+DISTRIBUTION = "active-label-benchmark"
 QUICK_SEEDS, QUICK_ROUNDS = 2, 3
-PACKAGES = ("numpy", "scipy", "scikit-learn", "cleanlab", "crowd-kit", "pandas", "joblib", "torch")
+PACKAGES = (DISTRIBUTION, "numpy", "scipy", "scikit-learn", "cleanlab", "crowd-kit", "pandas", "joblib",
+            "numba", "torch")
+OPTIONAL_MODULES = {"torch": "images", "torchvision": "images", "distributed": "cluster"}
+"""Modules only some runs need, and the extra of pyproject.toml that installs each
+(``tests/test_packaging.py`` checks that they agree)."""
 
 
 def environment_metadata() -> dict[str, Any]:
@@ -59,7 +68,16 @@ def environment_metadata() -> dict[str, Any]:
 
 
 def _git_commit() -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes); "unknown" for an installed
+    package (its version is in ``packages``) or a checkout that is not the top of a git work tree."""
+    if not IN_CHECKOUT:
+        return "unknown"
     try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if Path(top).resolve() != PROJECT_ROOT:
+            return "unknown"
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
@@ -158,10 +176,14 @@ def _methods(requested: Optional[Sequence[str]]) -> list[Method]:
     return [METHODS[name] for name in dict.fromkeys(names)]
 
 
-def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[argparse.Namespace, list[RunSpec]]:
+def parse_specs(
+    benchmark: Benchmark, argv: Optional[Sequence[str]], prog: Optional[str] = None
+) -> tuple[argparse.Namespace, list[RunSpec]]:
     argv = list(sys.argv[1:] if argv is None else argv)
     plugins = load_plugins(argv)
-    args = build_parser(benchmark).parse_args(argv)
+    parser = build_parser(benchmark)
+    parser.prog = prog or parser.prog
+    args = parser.parse_args(argv)
     for flag in benchmark.flags:
         problem = flag.check(getattr(args, flag.dest))
         if problem:
@@ -187,7 +209,7 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
             f"--batch-size {args.batch_size} exceeds the {benchmark.pool_size} pool examples that "
             "can be candidates; lower it"
         )
-    args.results_dir = args.results_dir or PROJECT_ROOT / benchmark.name / "results"
+    args.results_dir = args.results_dir or default_results_dir(benchmark)
     # On a cluster, workers without --data-dir resolve their own default (environment, cache dir).
     args.worker_data_dir = Path(args.data_dir) if args.data_dir else None
     args.data_dir = resolve_data_dir(args.data_dir)
@@ -198,6 +220,71 @@ def parse_specs(benchmark: Benchmark, argv: Optional[Sequence[str]]) -> tuple[ar
         for method in _methods(args.methods)
     ]
     return args, specs
+
+
+def default_results_dir(benchmark: Benchmark) -> Path:
+    """``<benchmark>/results`` in the checkout; in the working directory for an installed package."""
+    return (PROJECT_ROOT if IN_CHECKOUT else Path.cwd()) / benchmark.name / "results"
+
+
+def check_dependencies(specs: Sequence[RunSpec], scheduler: Optional[str]) -> None:
+    """Raise one UsageError (what is missing, what needs it, the command that installs it) before
+    any run starts, instead of a traceback in every run.
+
+    Builds each model the runs use once (a factory imports what its model needs; building is
+    cheap, fitting is not), and requires the whole extra of any optional module that this import
+    brought in (torch's models need torchvision too). With ``--scheduler`` the models run in the
+    workers' environments, so only the client's own need, dask.distributed, is checked here.
+    """
+    if scheduler is not None:
+        if not _installed("distributed"):
+            raise UsageError(missing_dependency("distributed", "--scheduler"))
+        return
+    probed = set()
+    for spec in specs:
+        for name in spec.benchmark.ensemble if spec.method.ensemble else (spec.model,):
+            if (spec.benchmark.name, name) in probed:
+                continue
+            probed.add((spec.benchmark.name, name))
+            what = f"--model {name}" if name == spec.model else f"the ensemble methods' member {name}"
+            before = set(sys.modules)
+            try:
+                spec.benchmark.models[name].factory(0)
+            except ImportError as error:
+                module = (error.name or "").split(".")[0]
+                if isinstance(error, ModuleNotFoundError) and module:
+                    raise UsageError(missing_dependency(module, what)) from None
+                raise UsageError(f"{what} cannot import {module or 'a module'}: {error}") from None
+            brought_in = {m.split(".")[0] for m in set(sys.modules) - before}
+            extras = {OPTIONAL_MODULES[m] for m in brought_in if m in OPTIONAL_MODULES}
+            for module, extra in OPTIONAL_MODULES.items():
+                if extra in extras and not _installed(module):
+                    raise UsageError(missing_dependency(module, what))
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses it; a module set to None in sys.modules
+        return False
+
+
+def missing_dependency(module: str, what: str) -> str:
+    """The one-line message for ``module`` missing where ``what`` (a flag, a model) needs it."""
+    extra = OPTIONAL_MODULES.get(module)
+    try:
+        package_metadata.distribution(DISTRIBUTION)
+        installed = True
+    except package_metadata.PackageNotFoundError:
+        installed = False
+    if extra and installed:
+        command = f"pip install '{DISTRIBUTION}[{extra}]'"
+    elif IN_CHECKOUT:
+        command = f"pip install -r {PROJECT_ROOT / 'requirements.txt'}"
+    else:
+        command = f"pip install {module}"
+    return f"{what} needs {module}, which is not installed; install it with: {command}"
 
 
 def check_budget(spec: RunSpec, data_dir: Path) -> None:
@@ -285,19 +372,21 @@ def run_grid(
     return failures
 
 
-def main(benchmark: Benchmark | str, argv: Optional[Sequence[str]] = None) -> int:
+def main(benchmark: Benchmark | str, argv: Optional[Sequence[str]] = None, prog: Optional[str] = None) -> int:
     """Command-line entry point of a benchmark script (``benchmark`` or its registered name);
-    returns the exit status."""
+    returns the exit status. ``prog`` names the command in messages (default: the run script)."""
     from common.summary import format_summary, summarize
 
     if isinstance(benchmark, str):
         benchmark = get_benchmark(benchmark)
+    prog = prog or f"{benchmark.name}/run_benchmark.py"
     try:
-        args, specs = parse_specs(benchmark, argv)
+        args, specs = parse_specs(benchmark, argv, prog)
+        check_dependencies(specs, args.scheduler)
         failures = run_grid(specs, args.data_dir, args.results_dir, args.jobs, args.force,
                             args.scheduler, args.worker_data_dir)
     except UsageError as error:
-        print(f"{benchmark.name}/run_benchmark.py: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except (DataError, ConflictingResultError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -313,22 +402,32 @@ def main(benchmark: Benchmark | str, argv: Optional[Sequence[str]] = None) -> in
     return 0
 
 
-def cli(argv: Optional[Sequence[str]] = None) -> int:
+def cli(argv: Optional[Sequence[str]] = None, prog: str = "python -m common.runner") -> int:
     """``python -m common.runner BENCHMARK [flags]``: run any registered benchmark, including one
-    that a ``--plugin`` registers."""
+    that a ``--plugin`` registers; ``prog`` is the command's name in messages."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"usage: {prog} BENCHMARK [flags]   ({prog} BENCHMARK --help lists the flags)\n"
+              f"benchmarks: {', '.join(benchmark_names())}")
+        return 0
     try:
         load_plugins(argv)
         if not argv or argv[0].startswith("-"):
-            raise UsageError("name a benchmark first: python -m common.runner BENCHMARK [flags]")
+            raise UsageError(f"name a benchmark first: {prog} BENCHMARK [flags]; one of: {', '.join(benchmark_names())}")
         benchmark = get_benchmark(argv[0])
     except UsageError as error:
-        print(f"common.runner: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyError as error:
-        print(f"common.runner: error: {error.args[0]}", file=sys.stderr)
+        print(f"{prog}: error: {error.args[0]}", file=sys.stderr)
         return 2
-    return main(benchmark, argv[1:])
+    return main(benchmark, argv[1:], prog=f"{prog} {benchmark.name}")
+
+
+def console_main() -> int:
+    """The ``active-label-benchmark`` command that ``pip install`` puts on the PATH: the same as
+    ``python -m common.runner``."""
+    return cli(prog=DISTRIBUTION)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -162,3 +163,70 @@ def test_a_fixed_data_seed_shares_the_data_draw_and_varies_the_rest(tiny_benchma
     assert not np.array_equal(later[0], later[1])  # different choices afterwards
     assert json.loads(keys[0].metadata_path(tmp_path).read_text())["config"]["data_seed"] == 7
     assert not (tmp_path / "logistic" / "random_0.json").exists()
+
+
+HIDE_AND_RUN = textwrap.dedent('''
+    import sys
+
+    class Hidden:  # as if the module were not installed
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == sys.argv[1]:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    sys.meta_path.insert(0, Hidden())
+    from common.runner import cli
+    sys.exit(cli(sys.argv[2:]))
+''')
+
+
+@pytest.mark.parametrize("hidden", ["torch", "torchvision"])
+def test_a_missing_optional_module_is_one_line_before_any_run(tmp_path, hidden):
+    argv = ["cifar-10h", "--model", "resnet18", "--quick", "--methods", "random", "activelab",
+            "--data-dir", str(tmp_path / "no-data"), "--results-dir", str(tmp_path / "r")]
+    done = subprocess.run([sys.executable, "-c", HIDE_AND_RUN, hidden, *argv], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"python -m common.runner cifar-10h: error: --model resnet18 needs {hidden}, "
+                                  "which is not installed; install it with: pip install ")
+    assert "[images]" in done.stderr or "requirements.txt" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_scheduler_without_dask_distributed_is_one_line(tiny_benchmark, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # not installed
+    argv = ["--scheduler", "tcp://localhost:8786", "--results-dir", str(tmp_path / "r")]
+    assert main(tiny_benchmark, argv) == 2
+    err = capsys.readouterr().err
+    assert "error: --scheduler needs distributed, which is not installed" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_install_command_names_the_extra_of_an_installed_package(monkeypatch):
+    from common import runner
+
+    monkeypatch.setattr(runner.package_metadata, "distribution", lambda name: object())
+    message = runner.missing_dependency("torch", "--model resnet18")
+    assert message == ("--model resnet18 needs torch, which is not installed; install it with: "
+                       "pip install 'active-label-benchmark[images]'")
+    assert runner.missing_dependency("distributed", "--scheduler").endswith("'active-label-benchmark[cluster]'")
+
+    def not_installed(name):
+        raise runner.package_metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(runner.package_metadata, "distribution", not_installed)
+    assert runner.missing_dependency("torch", "--model resnet18").endswith(
+        f"pip install -r {runner.PROJECT_ROOT / 'requirements.txt'}")  # a plain checkout
+    monkeypatch.setattr(runner, "IN_CHECKOUT", False)
+    assert runner.missing_dependency("numba", "--model mlp").endswith("pip install numba")
+
+
+def test_outside_a_checkout_results_go_to_the_working_directory_and_no_commit_is_guessed(
+        tiny_benchmark, tmp_path, monkeypatch):
+    from common import runner
+
+    assert runner.IN_CHECKOUT and runner.default_results_dir(tiny_benchmark) == REPO_ROOT / "tiny" / "results"
+    monkeypatch.setattr(runner, "IN_CHECKOUT", False)
+    monkeypatch.chdir(tmp_path)
+    assert runner.default_results_dir(tiny_benchmark) == tmp_path / "tiny" / "results"
+    assert runner.environment_metadata()["git_commit"] == "unknown"
