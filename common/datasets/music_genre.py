@@ -16,7 +16,8 @@ stops with one line naming the three files, the directory searched and how to pr
 The oracle by replay. :func:`replay_matrix` puts every real crowd label exactly once into a
 ``(700, 44)`` matrix: row = the pool song (matched by ``id``), column = the worker (worker ids
 sorted), value = the genre chosen (0..9), NaN where that worker did not label that song. A
-benchmark answers a label request for song *i* with one of row *i*'s labels.
+benchmark answers a label request for song *i* with one of row *i*'s labels (the shared replay of
+``common/replay.py``).
 
 What the files hold (checked on the copies whose checksums are below): no worker labeled a song
 twice; every crowd-labeled song is in the gold file, and every gold song has 1 to 7 crowd labels

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.annotators import Oracle
 from common.loop import LoopSettings, run_rounds
 from common.methods import METHODS
 from common.models import FEATURES
@@ -18,6 +19,7 @@ from common.results import RunKey
 from common.seeding import RunSeeds
 from common.suites.music_genre import MUSIC_GENRE
 from tests.conftest import REPO_ROOT, real_data_dir
+from tests.test_replay import check_replay_invariants
 
 
 @pytest.fixture
@@ -53,19 +55,13 @@ def test_replay_hands_out_only_real_labels_each_once_until_songs_run_dry(music_d
 
 
 def test_replayed_labels_land_in_their_workers_columns(music_data_dir):
-    from common.annotators import Oracle
-
     problem = MUSIC_GENRE.make_problem(music_data_dir, RunSeeds(1), 200, frozenset({FEATURES}))
-    labels, oracle, rng = problem.initial_labels.copy(), Oracle(problem.hidden_labels), np.random.default_rng(0)
-    for _ in range(8):
-        songs = np.flatnonzero(oracle.available(labels).any(axis=1))[:300]
-        oracle.label(labels, songs, rng)
-    collected = ~np.isnan(labels)
-    assert np.array_equal(labels[collected], problem.hidden_labels[collected])  # nothing invented
-    assert not np.any(collected & np.isnan(problem.hidden_labels))  # only cells a worker filled
+    labels = check_replay_invariants(problem, MUSIC_GENRE.models["logreg"].factory, rounds=6, batch=150,
+                                     assigner="ie_thresh")
+    assert np.sum(~np.isnan(labels)) == 200 + 6 * 150
     with pytest.raises(ValueError, match="cannot give or already gave"):
-        taken = np.argwhere(collected)[0]
-        oracle.answer(labels, taken[:1], taken[1:])
+        taken = np.argwhere(~np.isnan(labels))[0]
+        Oracle(problem.hidden_labels).answer(labels, taken[:1], taken[1:])
 
 
 def test_quick_run_on_the_real_data(music_data_dir, tmp_path):
