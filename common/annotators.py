@@ -257,3 +257,50 @@ def simulate_individual_annotators(
         np.random.set_state(saved_state)
     accuracy = np.array([prior @ np.diag(matrix) for matrix in noise_matrices])
     return np.column_stack(columns).astype(float), noise_matrices, accuracy
+
+
+# --------------------------------------------------------------------------------------------
+# prices of simulated annotators (--annotator-cost)
+# --------------------------------------------------------------------------------------------
+
+
+def accuracy_price(accuracy: np.ndarray, num_classes: int) -> np.ndarray:
+    """``1 + skill`` per annotator, ``skill = (accuracy - 1/K) / (1 - 1/K)`` clipped to [0, 1]: an
+    annotator at or below chance costs 1 per label, a perfect one 2, linearly in between."""
+    chance = 1.0 / num_classes
+    skill = np.clip((np.asarray(accuracy, dtype=float) - chance) / (1 - chance), 0.0, 1.0)
+    return 1.0 + skill
+
+
+PRICE_SCHEMES: dict[str, str] = {
+    "flat": "every label costs 1 (real crowds keep the costs their data has)",
+    "accuracy": "simulated annotators only: 1 + (accuracy - 1/K) / (1 - 1/K) per label, clipped to "
+    "[1, 2], from each annotator's accuracy on the pool",
+}
+"""The ``--annotator-cost`` schemes (:func:`price_labels`), with what each one charges."""
+
+
+def price_labels(
+    hidden_labels: np.ndarray,
+    true_labels: np.ndarray,
+    num_classes: int,
+    scheme: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(n, M)`` label cost matrix of simulated annotators under ``scheme``, and the ``(M,)``
+    price per label of each annotator.
+
+    ``accuracy``: :func:`accuracy_price` of each annotator's accuracy over the pool labels it can
+    give (``hidden_labels`` against ``true_labels``), the figure recorded as the problem's
+    ``annotator_accuracy``; every label of an annotator costs the same, so the price is fixed by the
+    simulation and known in advance. ``flat``: 1 each. NaN where the annotator has no label.
+    """
+    if scheme not in PRICE_SCHEMES:
+        raise ValueError(f"unknown annotator cost scheme {scheme!r}; choose from: {', '.join(PRICE_SCHEMES)}")
+    given = ~np.isnan(hidden_labels)
+    if scheme == "flat":
+        prices = np.ones(hidden_labels.shape[1])
+    else:
+        correct = np.sum(hidden_labels == np.asarray(true_labels)[:, None], axis=0)
+        accuracy = correct / np.maximum(given.sum(axis=0), 1)
+        prices = accuracy_price(accuracy, num_classes)
+    return np.where(given, prices[None, :], np.nan), prices

@@ -28,6 +28,15 @@ Assigners
     avoided, and the assigner stays greedy (exploring is IEThresh's job); CROWDLAB itself imputes
     the mean agreement for annotators without overlap. With no estimate at all (nothing labeled),
     every available annotator ties.
+``best_value``
+    The available annotator with the highest estimated quality per expected cost: ``best_estimated``'s
+    quality (with its prior) divided by the mean cost of the annotator's labels collected so far
+    (under a simulated ``--annotator-cost`` scheme every label of an annotator has the same price,
+    so this is its price; on a replayed crowd with real costs, the mean of its past labels' times).
+    **Prior for an annotator without a label yet**: the mean expected cost of the annotators with
+    one, as for quality, so an unseen annotator is worth the crowd's average. Without label costs
+    every label costs 1 and ``best_value`` is ``best_estimated``. Before any quality estimate exists
+    every annotator counts as equally good, so the cheapest available one is asked. Ties at random.
 ``ie_thresh``
     IEThresh, below.
 
@@ -78,7 +87,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 from scipy import stats
@@ -91,7 +100,7 @@ __all__ = [
     "Assigner",
     "ASSIGNERS",
     "register_assigner",
-        "interval_upper_bound",
+    "interval_upper_bound",
     "ie_upper_bounds",
 ]
 
@@ -108,6 +117,8 @@ class AssignmentState:
     pred_probs: (n, K) this round's predictions: out-of-fold for labeled examples, fold-averaged for
         the others; the mean over members for an ensemble.
     rng: the run's generator, for random choices and tie-breaks.
+    label_costs: (n, M) float, the cost of each label collected so far, NaN where ``labels`` is;
+        None when every label costs 1. The costs of labels not bought yet are not shown.
     """
 
     labels: np.ndarray
@@ -116,6 +127,7 @@ class AssignmentState:
     consensus: np.ndarray
     pred_probs: np.ndarray
     rng: np.random.Generator
+    label_costs: Optional[np.ndarray] = None
 
     @property
     def labeled(self) -> np.ndarray:
@@ -137,6 +149,18 @@ class AssignmentState:
         return crowdlab.annotator_quality(
             self.labels[labeled], self.pred_probs[labeled], rng=self.rng
         )
+
+    @cached_property
+    def expected_cost(self) -> np.ndarray:
+        """(M,) mean cost of each annotator's collected labels, NaN for an annotator without one;
+        1 for everyone without label costs."""
+        num_annotators = self.labels.shape[1]
+        if self.label_costs is None:
+            return np.ones(num_annotators)
+        collected = ~np.isnan(self.labels)
+        count = collected.sum(axis=0)
+        total = np.where(collected, self.label_costs, 0.0).sum(axis=0)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 @dataclass(frozen=True)
@@ -263,6 +287,19 @@ def best_estimated(state: AssignmentState) -> np.ndarray:
     known = np.isfinite(quality)
     prior = quality[known].mean() if known.any() else 0.0
     return _best(np.where(known, quality, prior), state.available, state.rng)
+
+
+@register_assigner("best_value")
+def best_value(state: AssignmentState) -> np.ndarray:
+    """The available annotator with the highest estimated quality per expected cost (module
+    docstring); an annotator without an estimate gets the mean of the others' quality, one without
+    a label the mean of the others' expected cost; ties at random."""
+    quality, cost = state.annotator_quality, state.expected_cost
+    known_quality, known_cost = np.isfinite(quality), np.isfinite(cost)
+    # with no quality estimate at all every annotator is taken to be equally good: the cheapest wins
+    quality = np.where(known_quality, quality, quality[known_quality].mean() if known_quality.any() else 1.0)
+    cost = np.where(known_cost, cost, cost[known_cost].mean() if known_cost.any() else 1.0)
+    return _best(quality / cost, state.available, state.rng)
 
 
 def ie_thresh(state: AssignmentState, *, alpha: float = 0.05, epsilon: float = 0.8) -> np.ndarray:

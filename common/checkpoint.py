@@ -31,7 +31,9 @@ from common.data import atomic_write
 from common.loop import LoopState, RunResult
 from common.results import RunKey
 
-FORMAT = 2
+FORMAT = 3
+"""3: the loop records pool_label_accuracy, correct_labels and label_cost (a format-2 checkpoint
+lacks them, so it is ignored and the run starts over)."""
 
 
 class RunCheckpoint:

@@ -8,6 +8,7 @@ outcomes. Both import this module; neither imports the other.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import os
@@ -21,6 +22,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from common.annotators import price_labels
 from common.benchmark import Benchmark
 from common.checkpoint import RunCheckpoint
 from common.data import DataError, resolve_data_dir
@@ -55,6 +57,10 @@ class RunSpec:
     plugins: tuple[str, ...] = ()
     """``--plugin`` files and modules, imported by the process that computes the run (they may
     register the consensus rule or assigner the run names)."""
+    annotator_cost: str = "flat"
+    """The price scheme of simulated annotators (:data:`common.annotators.PRICE_SCHEMES`)."""
+    round_cost: Optional[float] = None
+    """The budget each round spends in cost units; None: ``batch_size`` labels a round."""
 
     @property
     def variant(self) -> tuple[str, ...]:
@@ -64,6 +70,8 @@ class RunSpec:
             *([f"data-seed-{self.data_seed}"] if self.data_seed is not None else []),
             *([f"consensus-{self.consensus_override}"] if self.consensus_override else []),
             *([f"assigner-{self.assigner}"] if self.assigner != "random" else []),
+            *([f"annotator-cost-{self.annotator_cost}"] if self.annotator_cost != "flat" else []),
+            *([f"round-cost-{self.round_cost:g}"] if self.round_cost is not None else []),
         )
 
     @property
@@ -83,8 +91,9 @@ class RunSpec:
         return self.benchmark.inputs(self.model, self.method.ensemble)
 
     def config(self) -> dict[str, Any]:
-        """The configuration stored with the results and compared on resume (``assigner`` and
-        ``data_seed`` only when not the defaults, as runs made before they existed lack them)."""
+        """The configuration stored with the results and compared on resume (``assigner``,
+        ``data_seed``, ``annotator_cost`` and ``round_cost`` only when not the defaults, as runs
+        made before they existed lack them)."""
         config = {
             "benchmark": self.benchmark.name,
             "dataset": self.benchmark.settings,
@@ -102,6 +111,10 @@ class RunSpec:
             config["assigner"] = self.assigner
         if self.data_seed is not None:
             config["data_seed"] = self.data_seed
+        if self.annotator_cost != "flat":
+            config["annotator_cost"] = self.annotator_cost
+        if self.round_cost is not None:
+            config["round_cost"] = self.round_cost
         return config
 
 
@@ -130,11 +143,29 @@ def problem_for(spec: RunSpec, data_dir: Path) -> Problem:
     Only the latest problem is kept: a CIFAR-10H problem holds about 230 MB, and the grid is
     ordered seed by seed so that consecutive runs share it."""
     key = (spec.benchmark.name, repr(spec.benchmark.settings), str(data_dir), spec.seed, spec.data_seed,
-           spec.n_initial, spec.inputs)
+           spec.n_initial, spec.inputs, spec.annotator_cost)
     if key not in _PROBLEMS:
         _PROBLEMS.clear()
-        _PROBLEMS[key] = spec.benchmark.make_problem(data_dir, spec.seeds, spec.n_initial, spec.inputs)
+        problem = spec.benchmark.make_problem(data_dir, spec.seeds, spec.n_initial, spec.inputs)
+        _PROBLEMS[key] = with_annotator_cost(problem, spec.annotator_cost, spec.benchmark.name)
     return _PROBLEMS[key]
+
+
+def with_annotator_cost(problem: Problem, scheme: str, benchmark: str) -> Problem:
+    """``problem`` with its label costs set by the ``--annotator-cost`` scheme: ``flat`` leaves it
+    as built (1 per label, or the real costs a replayed crowd carries); any other scheme prices
+    simulated annotators (:func:`common.annotators.price_labels`) and is a :class:`UsageError` for
+    a crowd of real annotators, whose prices are not ours to invent."""
+    if scheme == "flat":
+        return problem
+    if problem.info.get("annotator_identity") != "simulated":
+        raise UsageError(
+            f"--annotator-cost {scheme} prices simulated annotators, but {benchmark}'s annotators "
+            f"are {problem.info.get('annotator_identity', 'not marked simulated')}: use --annotator-cost flat"
+        )
+    costs, prices = price_labels(problem.hidden_labels, problem.y_pool, problem.num_classes, scheme)
+    info = {**problem.info, "annotator_cost": scheme, "annotator_price": np.round(prices, 4).tolist()}
+    return dataclasses.replace(problem, label_costs=costs, info=info)
 
 
 def forget_problems() -> None:
@@ -171,7 +202,8 @@ def execute_run(
                 problem,
                 spec.method,
                 spec.benchmark.members(spec.model, spec.method.ensemble),
-                LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus, spec.assigner),
+                LoopSettings(spec.rounds, spec.batch_size, spec.folds, spec.consensus, spec.assigner,
+                             spec.round_cost),
                 spec.seeds,
                 on_round=on_round,
                 resume_from=checkpoint.load() if checkpoint is not None and resume else None,
@@ -179,7 +211,7 @@ def execute_run(
             )
         if checkpoint is not None:
             checkpoint.remove()
-    except (DataError, BudgetError) as error:
+    except (DataError, BudgetError, UsageError) as error:
         return RunOutcome(spec, error=str(error))
     except Exception:
         return RunOutcome(spec, error=traceback.format_exc())

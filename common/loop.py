@@ -5,6 +5,9 @@ round's predictions; (2) K-fold cross-validated fits of the model (or each ensem
 those consensus labels; (3) the method scores every candidate; (4) the lowest scores get one new
 label each, from the annotator the assigner picks among those who can still label that example;
 (5) the metrics are recorded.
+
+A round buys ``batch_size`` labels, or, with ``round_cost``, labels in score order until their cost
+reaches the round's budget (:func:`_spend`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ PHASES = ("consensus", "fit", "scoring", "selection", "metrics")
 
 
 class BudgetError(ValueError):
-    """More labels requested in a round than there are candidates left to label."""
+    """More labels requested in a round than there are candidates left to label, or a round budget
+    that no label fits."""
 
 
 @dataclass
@@ -68,6 +72,9 @@ class LoopSettings:
     """Consensus rule from round 1 on (round 0 is always majority vote)."""
     assigner: str = "random"
     """Who answers each label request (:mod:`common.assigners`)."""
+    round_cost: Optional[float] = None
+    """With a value, each round spends this budget in cost units (:func:`_spend`) instead of buying
+    ``batch_size`` labels."""
 
 
 def run_rounds(
@@ -134,17 +141,32 @@ def run_rounds(
         scores = np.asarray(method.score(state), dtype=float)
         lap("scoring")
 
-        chosen = _select(scores, oracle.available(labels).any(axis=1), settings.batch_size, rng, method.name)
+        full_consensus = _full_consensus(labeled, consensus)
+        collected_costs = _collected_costs(problem.label_costs, labels)
+
+        def assign(examples: np.ndarray) -> np.ndarray:
+            return assigner(
+                AssignmentState(labels, examples, oracle.available(labels, examples), full_consensus,
+                                state.pred_probs, rng, collected_costs)
+            )
+
+        available = oracle.available(labels)
+        if settings.round_cost is None:
+            chosen = _select(scores, available.any(axis=1), settings.batch_size, rng, method.name)
+            annotators = assign(chosen)
+        else:
+            ranked = _rank(scores, available.any(axis=1), rng, method.name)
+            cheapest = _cheapest_label(problem.label_costs, available)
+            chosen, annotators = _spend(ranked, settings.round_cost, assign, problem.cost_of, cheapest)
         metrics["num_new_examples"][round_index] = np.count_nonzero(~labeled[chosen])
-        annotators = assigner(
-            AssignmentState(labels, chosen, oracle.available(labels, chosen),
-                            _full_consensus(labeled, consensus), state.pred_probs, rng)
-        )
         lap("selection")
 
         num_labels = np.sum(~np.isnan(labels), axis=1)
         metrics["labels_per_example"][round_index] = num_labels
         metrics["consensus_accuracy"][round_index] = np.mean(consensus == problem.y_pool[labeled])
+        pool_accuracy, correct = pool_label_metrics(labeled, consensus, state.pred_probs, problem.y_pool)
+        metrics["pool_label_accuracy"][round_index] = pool_accuracy
+        metrics["correct_labels"][round_index] = correct
         metrics["model_accuracy"][round_index] = np.mean(
             test_predictions.mean(axis=0).argmax(axis=1) == problem.y_test
         )
@@ -154,6 +176,7 @@ def run_rounds(
         given = oracle.answer(labels, chosen, annotators)
         metrics["new_label_accuracy"][round_index] = np.mean(given == problem.y_pool[chosen])
         metrics["labels_per_annotator"][round_index] = np.bincount(annotators, minlength=labels.shape[1])
+        metrics["label_cost"][round_index] = problem.cost_of(chosen, annotators).sum()
         previous_predictions = pool_predictions
         lap("metrics")
 
@@ -169,7 +192,7 @@ def _initial_state(problem: Problem, rounds: int, rng: np.random.Generator) -> L
     """The state before round 0: the initial labels and zeroed metrics."""
     n_pool = len(problem.initial_labels)
     shapes = {"labels_per_example": (rounds, n_pool), "labels_per_annotator": (rounds, problem.hidden_labels.shape[1])}
-    integer = {"num_new_examples", "labels_per_example", "labels_per_annotator"}
+    integer = {"num_new_examples", "labels_per_example", "labels_per_annotator", "correct_labels"}
     metrics = {m: np.zeros(shapes.get(m, rounds), dtype=int if m in integer else float) for m in METRICS}
     return LoopState(0, problem.initial_labels, None, rng.bit_generator.state, RunResult(metrics, []))
 
@@ -205,19 +228,97 @@ def _full_consensus(labeled: np.ndarray, consensus: np.ndarray) -> np.ndarray:
     return full
 
 
+def shipped_labels(labeled: np.ndarray, consensus: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """The label one would ship for every pool example now, ``(n,)``: the consensus label where the
+    example is labeled (``labeled`` ``(n,)`` bool, ``consensus`` one label per labeled example), the
+    arg-max of the model's predictions ``pred_probs`` ``(n, K)`` where it is not."""
+    shipped = np.argmax(pred_probs, axis=1)
+    shipped[labeled] = consensus
+    return shipped
+
+
+def pool_label_metrics(
+    labeled: np.ndarray, consensus: np.ndarray, pred_probs: np.ndarray, truth: np.ndarray
+) -> tuple[float, int]:
+    """``pool_label_accuracy`` (the accuracy over the whole pool of :func:`shipped_labels`) and
+    ``correct_labels`` (labeled examples whose consensus label equals ``truth``, ``(n,)``)."""
+    shipped = shipped_labels(labeled, consensus, pred_probs)
+    return float(np.mean(shipped == truth)), int(np.count_nonzero(consensus == truth[labeled]))
+
+
 def _select(scores, candidates, batch_size, rng, method_name) -> np.ndarray:
     """The ``batch_size`` candidates with the lowest scores, ties broken at random."""
-    candidate_index = np.flatnonzero(candidates)
-    if len(candidate_index) < batch_size:
+    if np.count_nonzero(candidates) < batch_size:
         raise BudgetError(
-            f"only {len(candidate_index)} examples can still get a label, fewer than the batch "
+            f"only {np.count_nonzero(candidates)} examples can still get a label, fewer than the batch "
             f"size {batch_size}: lower --batch-size or --rounds"
         )
+    return _rank(scores, candidates, rng, method_name)[:batch_size]
+
+
+def _rank(scores, candidates, rng, method_name) -> np.ndarray:
+    """Every candidate (``candidates`` ``(n,)`` bool), lowest score first, ties in a random order
+    (one ``rng.random`` draw per candidate)."""
+    candidate_index = np.flatnonzero(candidates)
     candidate_scores = scores[candidate_index]
     if np.isnan(candidate_scores).any():
         raise ValueError(f"method {method_name!r} returned NaN scores for candidates")
     order = np.lexsort((rng.random(len(candidate_index)), candidate_scores))
-    return candidate_index[order[:batch_size]]
+    return candidate_index[order]
+
+
+def _spend(
+    ranked: np.ndarray,
+    budget: float,
+    assign: Callable[[np.ndarray], np.ndarray],
+    cost_of: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    cheapest: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Buy ``ranked`` examples in order, each from the annotator ``assign`` picks, until their cost
+    reaches ``budget``; the label that overruns it is bought too (the round's overrun is its
+    ``label_cost`` minus ``budget``). Returns the examples bought and their annotators.
+
+    ``cheapest`` is the lowest cost any candidate's label can have: the assigner is asked about
+    just enough examples to spend what is left if every label cost that, and again (rarely) when
+    dearer labels leave budget over. With unit costs and an integer budget ``B`` this asks about the
+    first ``B`` examples once, exactly as a ``batch_size`` of ``B`` does (the same random draws).
+    """
+    if len(ranked) and budget < cheapest:
+        raise BudgetError(
+            f"--round-cost {budget:g} is smaller than any label the annotators can still give "
+            f"(the cheapest costs {cheapest:g}): raise it"
+        )
+    bought, annotators, spent = [], [], 0.0
+    while spent < budget:
+        start = sum(map(len, bought))
+        if start == len(ranked):
+            raise BudgetError(
+                f"every candidate's label costs {spent:g} in all, less than --round-cost {budget:g}: "
+                "lower --round-cost or --rounds"
+            )
+        chunk = ranked[start : start + max(1, int(np.ceil((budget - spent) / cheapest)))]
+        who = assign(chunk)
+        running = spent + np.cumsum(cost_of(chunk, who))
+        count = min(int(np.searchsorted(running, budget, side="left")) + 1, len(chunk))
+        bought.append(chunk[:count])
+        annotators.append(who[:count])
+        spent = float(running[count - 1])
+    return np.concatenate(bought), np.concatenate(annotators)
+
+
+def _cheapest_label(label_costs: Optional[np.ndarray], available: np.ndarray) -> float:
+    """The lowest cost of the labels in ``available`` (``(n, M)`` bool); 1 without costs."""
+    if label_costs is None:
+        return 1.0
+    return float(label_costs[available].min()) if available.any() else np.inf
+
+
+def _collected_costs(label_costs: Optional[np.ndarray], labels: np.ndarray) -> Optional[np.ndarray]:
+    """The costs of the labels collected so far (NaN elsewhere): what an assigner may know of
+    prices; None when every label costs 1."""
+    if label_costs is None:
+        return None
+    return np.where(np.isnan(labels), np.nan, label_costs)
 
 
 def _label_distribution_entropy(labels: np.ndarray, num_classes: int) -> float:

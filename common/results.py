@@ -4,7 +4,9 @@ Per run (model, method, seed) in ``<results_dir>/<model>/``, or in a variant fol
 the run departs from the benchmark's defaults in a way that changes what it measures: a
 non-default dataset flag (``annotators-individual/``, ``test-size-4000/``), a fixed data draw
 (``data-seed-123/``), a ``--consensus`` override (``consensus-crowdlab/``), a non-default
-``--assigner`` (``assigner-ie_thresh/``), nested in that order::
+``--assigner`` (``assigner-ie_thresh/``), a non-default ``--annotator-cost``
+(``annotator-cost-accuracy/``), a ``--round-cost`` budget (``round-cost-50/``), nested in that
+order::
 
     <method>_<metric>_<seed>.npy   one array per metric (see METRICS)
     <method>_<seed>.json           configuration, package versions, git commit, timings
@@ -36,17 +38,34 @@ REQUIRED_METRICS = (
     "label_distribution_entropy",
     "labels_per_example",
 )
-METRICS = (*REQUIRED_METRICS, "new_label_accuracy", "labels_per_annotator")
+METRICS = (
+    *REQUIRED_METRICS,
+    "new_label_accuracy",
+    "labels_per_annotator",
+    "pool_label_accuracy",
+    "correct_labels",
+    "label_cost",
+)
 """One array per metric and run, each with one entry (or row) per round, measured before that
-round's labels arrive: accuracy of the consensus labels of the labeled examples, test accuracy of
-the fold-averaged model, previously unlabeled examples labeled in the round, normalised entropy of
-the class distribution of all labels collected, labels per pool example; and the accuracy,
-against the truth, of the labels bought in the round (``new_label_accuracy``) and how many of them
-each annotator gave (``labels_per_annotator``, rounds x annotators): whom the budget paid.
+round's labels arrive: accuracy of the consensus labels of the labeled examples
+(``consensus_accuracy``, the ActiveLab study's metric), test accuracy of the fold-averaged model,
+previously unlabeled examples labeled in the round, normalised entropy of the class distribution
+of all labels collected, labels per pool example (``(rounds, n_pool)`` int);
+``pool_label_accuracy``: accuracy over the whole pool of the labels one would ship at that moment,
+the consensus label where an example is labeled and the arg-max of the round's pool predictions
+(the ones its consensus and method used) where it is not (:func:`common.loop.shipped_labels`);
+``correct_labels`` (int): labeled examples whose consensus label is right.
+Two are about the labels bought in the round instead: ``new_label_accuracy``, their accuracy
+against the truth, and ``label_cost``, their total cost (1 per label unless the problem has label
+costs, see ``--annotator-cost``; with ``--round-cost B`` the round's overrun of its budget is
+``label_cost - B``, the price of the last label bought at most); and ``labels_per_annotator``
+(``(rounds, annotators)`` int) counts how many of them each annotator gave: whom the budget paid.
+All are float ``(rounds,)`` unless said otherwise.
 
-These two came later than the others: runs made before they existed lack their files and count as
-finished without them (only :data:`REQUIRED_METRICS` are required); loading gives NaN in their
-place."""
+``new_label_accuracy`` and ``labels_per_annotator``, and later ``pool_label_accuracy``,
+``correct_labels`` and ``label_cost``, came after the others: runs made before they existed lack
+their files and count as finished without them (only :data:`REQUIRED_METRICS` are required);
+loading gives NaN in their place."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
+from common.annotators import PRICE_SCHEMES
 from common.assigners import ASSIGNERS
 from common.benchmark import Benchmark, configured
 from common.checkpoint import remove_empty_checkpoint_folders
@@ -120,6 +121,14 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
     parser.add_argument("--assigner", default="random", choices=list(ASSIGNERS),
                         help="who answers each label request (default: random, a random annotator who "
                         "can still label the example); other assigners' results go to assigner-NAME/")
+    parser.add_argument("--annotator-cost", default="flat", choices=list(PRICE_SCHEMES),
+                        help="price of each simulated annotator's labels: "
+                        + "; ".join(f"{name}: {what}" for name, what in PRICE_SCHEMES.items())
+                        + " (default: flat); other schemes' results go to annotator-cost-NAME/")
+    parser.add_argument("--round-cost", type=float, metavar="B",
+                        help="spend a budget of B cost units a round instead of --batch-size labels: the "
+                        "chosen examples are bought in score order until B is spent, the label that "
+                        "overruns it included; results go to round-cost-B/")
     parser.add_argument("--data-seed", type=int, metavar="N",
                         help="hold the data draw (subset, split, annotators, initial labels) fixed at N "
                         "while --seeds varies the rest (the ActiveLab study's design); results go to "
@@ -198,6 +207,8 @@ def parse_specs(
             raise UsageError(f"{flag} must be at least 1, got {value}")
     if args.folds < 2:
         raise UsageError(f"--folds must be at least 2, got {args.folds}")
+    if args.round_cost is not None and not (np.isfinite(args.round_cost) and args.round_cost > 0):
+        raise UsageError(f"--round-cost must be a positive number of cost units, got {args.round_cost}")
     if args.data_seed is not None and args.data_seed < 0:
         raise UsageError(f"--data-seed must be at least 0, got {args.data_seed}")
     if args.n_initial > benchmark.pool_size:
@@ -215,7 +226,8 @@ def parse_specs(
     args.data_dir = resolve_data_dir(args.data_dir)
     specs = [
         RunSpec(benchmark, method, args.model, seed, args.consensus, rounds, args.batch_size,
-                args.n_initial, args.folds, args.assigner, args.data_seed, plugins)
+                args.n_initial, args.folds, args.assigner, args.data_seed, plugins,
+                args.annotator_cost, args.round_cost)
         for seed in range(seeds)
         for method in _methods(args.methods)
     ]
@@ -291,9 +303,13 @@ def check_budget(spec: RunSpec, data_dir: Path) -> None:
     """Build the first run's problem to check the data and the label budget before any worker
     starts: every round needs ``batch_size`` candidates, and the annotators hold a finite number
     of labels not handed out yet (simulated ones one per example each, replayed real ones only
-    those they gave)."""
+    those they gave). With ``--round-cost``, the budget must buy at least the cheapest label and
+    the labels left must cost at least ``rounds`` budgets."""
     problem = problem_for(spec, data_dir)  # cached: with --jobs 1 the first run reuses it
     remaining = np.isnan(problem.initial_labels) & ~np.isnan(problem.hidden_labels)
+    if spec.round_cost is not None:
+        _check_round_cost(spec, problem.label_costs, remaining)
+        return
     candidates = int(np.count_nonzero(remaining.any(axis=1)))
     if spec.batch_size > candidates:
         raise UsageError(f"--batch-size {spec.batch_size} exceeds the {candidates} examples that can get a label in round 0")
@@ -302,6 +318,22 @@ def check_budget(spec: RunSpec, data_dir: Path) -> None:
         raise UsageError(
             f"--rounds {spec.rounds} x --batch-size {spec.batch_size} asks for more labels than the "
             f"{capacity} the annotators can still give; lower either"
+        )
+
+
+def _check_round_cost(spec: RunSpec, label_costs: Optional[np.ndarray], remaining: np.ndarray) -> None:
+    costs = np.ones(np.count_nonzero(remaining)) if label_costs is None else label_costs[remaining]
+    if not len(costs):
+        raise UsageError("no annotator can give another label: there is nothing to spend --round-cost on")
+    if spec.round_cost < costs.min():
+        raise UsageError(
+            f"--round-cost {spec.round_cost:g} is smaller than any label the annotators can give (the "
+            f"cheapest costs {costs.min():g}); raise it"
+        )
+    if spec.rounds * spec.round_cost > costs.sum():
+        raise UsageError(
+            f"--rounds {spec.rounds} x --round-cost {spec.round_cost:g} is more than the "
+            f"{costs.sum():g} the labels left cost in all; lower either"
         )
 
 

@@ -3,7 +3,9 @@ import pytest
 
 from common.annotators import (
     Oracle,
+    accuracy_price,
     initial_label_matrix,
+    price_labels,
     simulate_annotators,
     simulate_individual_annotators,
 )
@@ -124,3 +126,20 @@ def test_individual_annotators_reject_an_unreachable_mean():
         simulate_individual_annotators(true, 10, 4, seed=0, trace_fraction=0.2)
     with pytest.raises(ValueError, match="cannot be reached"):
         simulate_individual_annotators(true, 10, 4, seed=0, trace_fraction=0.5, spammer_share=0.9)
+
+
+def test_accuracy_prices_rise_from_1_at_chance_to_2_for_a_perfect_annotator():
+    prices = accuracy_price(np.array([0.1, 0.25, 0.625, 1.0]), num_classes=4)
+    assert prices.tolist() == [1.0, 1.0, 1.5, 2.0]
+
+
+def test_price_labels_charges_each_annotator_its_price_for_every_label_it_can_give():
+    truth = np.array([0, 1, 2, 0])
+    hidden = np.array([[0, 0], [1, 0], [2, np.nan], [0, 1]], dtype=float)  # accuracies 1 and 1/3
+    costs, prices = price_labels(hidden, truth, 3, "accuracy")
+    assert np.allclose(prices, [2.0, 1.0])
+    assert np.array_equal(costs, np.array([[2, 1], [2, 1], [2, np.nan], [2, 1]]), equal_nan=True)
+    costs, prices = price_labels(hidden, truth, 3, "flat")
+    assert np.array_equal(prices, [1, 1]) and np.array_equal(np.isnan(costs), np.isnan(hidden))
+    with pytest.raises(ValueError, match="unknown annotator cost scheme 'gold'; choose from: flat, accuracy"):
+        price_labels(hidden, truth, 3, "gold")

@@ -54,7 +54,7 @@ def _random_round(seed, n=60, m=8, k=3, batch=20):
 
 
 def test_registry_has_the_assigners_and_rejects_duplicates_and_bad_names():
-    assert {"random", "best_estimated", "ie_thresh"} <= set(ASSIGNERS)
+    assert {"random", "best_estimated", "best_value", "ie_thresh"} <= set(ASSIGNERS)
     with pytest.raises(ValueError, match="registered twice"):
         register_assigner("random")(lambda state: None)
     with pytest.raises(ValueError, match="letters, digits"):
@@ -87,7 +87,7 @@ def test_random_is_the_oracles_draw_bit_for_bit():
     assert np.array_equal(filled[:, 1], expected[np.argsort(examples)])
 
 
-@pytest.mark.parametrize("name", ["random", "best_estimated", "ie_thresh"])
+@pytest.mark.parametrize("name", ["random", "best_estimated", "best_value", "ie_thresh"])
 def test_assigners_pick_available_annotators_deterministically(name):
     for seed in range(3):
         inputs = _random_round(seed)
@@ -199,7 +199,7 @@ def test_best_estimated_takes_the_best_available_and_gives_unseen_annotators_the
     assert np.all(ASSIGNERS["best_estimated"](state) == 7)
 
 
-@pytest.mark.parametrize("name", ["random", "best_estimated", "ie_thresh"])
+@pytest.mark.parametrize("name", ["random", "best_estimated", "best_value", "ie_thresh"])
 def test_assigners_work_before_anything_is_labeled(name):
     labels = np.full((10, 4), np.nan)
     available = np.ones((5, 4), dtype=bool)
@@ -207,3 +207,90 @@ def test_assigners_work_before_anything_is_labeled(name):
     state = _state(labels, np.arange(5), available, np.full(10, -1), np.full((10, 2), 0.5))
     chosen = ASSIGNERS[name](state)
     assert chosen[0] == 3 and available[np.arange(5), chosen].all()
+
+
+def _two_annotators_round(second_wrong_every=0, costs=(1.0, 1.0, 1.0)):
+    """20 examples labeled by annotators 0 and 1 (1 wrong on every ``second_wrong_every``-th, if
+    set; else identical to 0) and a few by annotator 2; each annotator's labels cost ``costs``."""
+    truth = np.arange(20) % 2
+    labels = np.full((30, 3), np.nan)
+    labels[:20, 0] = truth
+    labels[:20, 1] = truth
+    if second_wrong_every:
+        labels[:20:second_wrong_every, 1] = 1 - truth[::second_wrong_every]
+    labels[:6, 2] = truth[:6]
+    pred_probs = np.full((30, 2), 0.5)
+    pred_probs[np.arange(20), truth] = 0.8
+    pred_probs[np.arange(20), 1 - truth] = 0.2
+    consensus = np.full(30, -1)
+    consensus[:20] = truth
+    label_costs = np.where(np.isnan(labels), np.nan, np.asarray(costs)[None, :])
+    examples = np.arange(20, 30)
+    available = np.zeros((10, 3), dtype=bool)
+    available[:, :2] = True
+    return AssignmentState(labels, examples, available, consensus, pred_probs, np.random.default_rng(0), label_costs)
+
+
+def test_best_value_picks_the_cheaper_of_two_equally_good_annotators():
+    state = _two_annotators_round(costs=(2.0, 1.0, 1.0))
+    assert state.annotator_quality[0] == state.annotator_quality[1]  # the same labels: equally good
+    assert np.all(ASSIGNERS["best_value"](state) == 1)
+    state = _two_annotators_round(costs=(1.0, 1.5, 1.0))
+    assert np.all(ASSIGNERS["best_value"](state) == 0)
+
+
+def test_best_value_picks_the_better_of_two_equally_priced_annotators():
+    state = _two_annotators_round(second_wrong_every=3, costs=(2.0, 2.0, 1.0))
+    assert state.annotator_quality[0] > state.annotator_quality[1]
+    assert np.all(ASSIGNERS["best_value"](state) == 0)
+    # ... unless the better one costs more than it is better by
+    quality = state.annotator_quality
+    ratio = quality[0] / quality[1]
+    state = _two_annotators_round(second_wrong_every=3, costs=(2.0 * ratio * 1.01, 2.0, 1.0))
+    assert np.all(ASSIGNERS["best_value"](state) == 1)
+
+
+def test_best_value_costs_come_from_collected_labels_and_unseen_annotators_get_the_mean():
+    state = _two_annotators_round(costs=(1.0, 3.0, 2.0))
+    labels = state.labels.copy()
+    labels[:, 2] = np.nan  # annotator 2 unseen: mean quality of 0 and 1 (equal), mean cost 2
+    costs = np.where(np.isnan(labels), np.nan, state.label_costs)
+    consensus = state.consensus
+    available = np.ones((10, 3), dtype=bool)
+
+    def pick(available):
+        return ASSIGNERS["best_value"](AssignmentState(
+            labels, state.examples, available, consensus, state.pred_probs, np.random.default_rng(0), costs))
+
+    probe = AssignmentState(labels, state.examples, available, consensus, state.pred_probs,
+                            np.random.default_rng(0), costs)
+    assert np.array_equal(probe.expected_cost, [1.0, 3.0, np.nan], equal_nan=True)
+    assert np.all(pick(available) == 0)  # q / 1 beats the unseen q / 2
+    available[:, 0] = False
+    assert np.all(pick(available) == 2)  # the unseen q / 2 beats q / 3
+    # the mean of each annotator's past labels, whatever they cost
+    uneven = costs.copy()
+    uneven[:10, 0] = 3.0
+    state = AssignmentState(labels, state.examples, available, consensus, state.pred_probs,
+                            np.random.default_rng(0), uneven)
+    assert state.expected_cost[0] == 2.0
+
+
+def test_best_value_without_costs_is_best_estimated_bit_for_bit():
+    for seed in range(3):
+        inputs = _random_round(seed)
+        value_state, estimated_state = _state(*inputs, seed=seed), _state(*inputs, seed=seed)
+        assert np.array_equal(ASSIGNERS["best_value"](value_state), ASSIGNERS["best_estimated"](estimated_state))
+        assert value_state.rng.bit_generator.state == estimated_state.rng.bit_generator.state
+
+
+def test_best_value_asks_the_cheapest_when_only_prices_tell_annotators_apart():
+    labels = np.full((10, 3), np.nan)
+    labels[[0, 1, 2], [0, 1, 2]] = [0, 1, 0]  # single labels: nobody overlaps
+    costs = np.where(np.isnan(labels), np.nan, np.array([[2.0, 0.5, 1.0]]))
+    consensus = np.array([0, 1, 0] + [-1] * 7)
+    state = AssignmentState(labels, np.arange(4, 8), np.ones((4, 3), dtype=bool), consensus,
+                            np.full((10, 2), 0.5), np.random.default_rng(0), costs)
+    quality = state.annotator_quality
+    assert np.all(np.isnan(quality)) or np.all(quality == quality[0])
+    assert np.all(ASSIGNERS["best_value"](state) == 1)

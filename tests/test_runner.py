@@ -98,6 +98,10 @@ def test_a_finished_run_with_another_configuration_is_never_overwritten(tiny_ben
         (["--n-initial", "2"], "--n-initial 2 is below --folds 3"),
         (["--consensus", "vote"], "invalid choice: 'vote'"),
         (["--rounds", "x"], "invalid int value"),
+        (["--annotator-cost", "gold"], "invalid choice: 'gold'"),
+        (["--round-cost", "0"], "--round-cost must be a positive number"),
+        (["--round-cost", "0.5"], "--round-cost 0.5 is smaller than any label the annotators can give (the cheapest costs 1)"),
+        (["--round-cost", "1000"], "--rounds 3 x --round-cost 1000 is more than the"),
     ],
 )
 def test_bad_flags_give_one_line_and_exit_status_2(tiny_benchmark, tmp_path, capsys, argv, message):
@@ -230,3 +234,38 @@ def test_outside_a_checkout_results_go_to_the_working_directory_and_no_commit_is
     monkeypatch.chdir(tmp_path)
     assert runner.default_results_dir(tiny_benchmark) == tmp_path / "tiny" / "results"
     assert runner.environment_metadata()["git_commit"] == "unknown"
+
+
+def test_cost_settings_go_to_their_own_folders_and_configuration(tiny_benchmark, tmp_path):
+    argv = ["--methods", "random", "--seeds", "1", "--jobs", "1", "--results-dir", str(tmp_path),
+            "--assigner", "best_value", "--annotator-cost", "accuracy", "--round-cost", "15"]
+    assert main(tiny_benchmark, argv) == 0
+    key = RunKey("logistic", "random", 0, ("assigner-best_value", "annotator-cost-accuracy", "round-cost-15"))
+    metadata = json.loads(key.metadata_path(tmp_path).read_text())
+    assert metadata["config"]["annotator_cost"] == "accuracy" and metadata["config"]["round_cost"] == 15.0
+    prices = np.array(metadata["problem"]["annotator_price"])
+    accuracy = np.array(metadata["problem"]["annotator_accuracy"])  # 3 classes: chance 1/3
+    assert np.allclose(prices, 1 + (accuracy - 1 / 3) / (2 / 3), atol=1e-3) and np.all(prices > 1)
+    spent = np.load(key.array_path(tmp_path, "label_cost"))
+    assert spent.shape == (3,) and np.all(spent >= 15) and np.all(spent - 15 < prices.max())
+    # the defaults keep the folder and configuration they always had
+    assert main(tiny_benchmark, argv[:8]) == 0
+    config = json.loads(RunKey("logistic", "random", 0).metadata_path(tmp_path).read_text())["config"]
+    assert "annotator_cost" not in config and "round_cost" not in config
+    assert np.array_equal(np.load(RunKey("logistic", "random", 0).array_path(tmp_path, "label_cost")), [10.0] * 3)
+
+
+def test_pricing_real_annotators_is_one_line_error(tiny_benchmark, tmp_path, capsys):
+    import dataclasses
+
+    def real_crowd(*args):
+        problem = tiny_benchmark.make_problem(*args)
+        return dataclasses.replace(problem, info={**problem.info, "annotator_identity": "real"})
+
+    benchmark = dataclasses.replace(tiny_benchmark, make_problem=real_crowd)
+    argv = ["--annotator-cost", "accuracy", "--jobs", "1", "--results-dir", str(tmp_path / "r")]
+    assert main(benchmark, argv) == 2
+    err = capsys.readouterr().err
+    assert "--annotator-cost accuracy prices simulated annotators, but tiny's annotators are real: use " \
+           "--annotator-cost flat" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
