@@ -22,19 +22,67 @@ from common import stats
 from common.methods import METHODS
 from common.results import METRICS, REQUIRED_METRICS, RunKey
 
+COST_METRICS = ("pool_label_accuracy", "correct_labels", "label_cost")
+"""Per-round metrics of issue 18, read when a run has them (runs made before lack them)."""
+
 REPORT_FOLDER = "report"
 """Where :mod:`common.report` writes, inside a results folder; never read as a model folder."""
 
 VARYING_CONFIG = ("method", "seed", "consensus", "ensemble")
 """Configuration fields that may differ between the runs of one table; all others must agree."""
 
-SCORES = ("final_consensus_accuracy", "final_model_accuracy", "consensus_auc", "model_auc")
+SCORES = (
+    "final_pool_label_accuracy", "final_consensus_accuracy", "final_correct_labels", "final_model_accuracy",
+    "pool_label_auc", "consensus_auc", "model_auc",
+)
 """Per-run summaries a table reports and that ranks and tests can use (higher is better)."""
+
+METRIC_ALIASES = {
+    "pool_label_accuracy": "final_pool_label_accuracy",
+    "consensus_accuracy": "final_consensus_accuracy",
+    "correct_labels": "final_correct_labels",
+    "model_accuracy": "final_model_accuracy",
+}
+"""``--metric`` names: a per-round metric stands for its final value."""
+
+DEFAULT_SCORE = "final_pool_label_accuracy"
+"""The default ranking score: it counts what the labels fixed and what the model learned, and
+leaving examples unlabeled cannot raise it (issue 18)."""
+
+FALLBACK_SCORES = {"final_pool_label_accuracy": "final_consensus_accuracy", "pool_label_auc": "consensus_auc"}
+"""What ranks when the runs do not record the requested score (made before it existed)."""
+
+SCORE_CURVES = {
+    "final_pool_label_accuracy": "pool_label_accuracy", "pool_label_auc": "pool_label_accuracy",
+    "final_consensus_accuracy": "consensus_accuracy", "consensus_auc": "consensus_accuracy",
+    "final_correct_labels": "correct_labels",
+    "final_model_accuracy": "model_accuracy", "model_auc": "model_accuracy",
+}
+"""The per-round metric behind each score."""
+
+SCORE_LABELS = {
+    "final_pool_label_accuracy": "final pool label accuracy",
+    "final_consensus_accuracy": "final consensus accuracy (labeled examples)",
+    "final_correct_labels": "final correct labels",
+    "final_model_accuracy": "final model accuracy",
+    "pool_label_auc": "pool label AUC",
+    "consensus_auc": "consensus AUC",
+    "model_auc": "model AUC",
+}
+
+
+def score_name(metric: str) -> str:
+    """The score in :data:`SCORES` that ``metric`` (a score or a :data:`METRIC_ALIASES` name) means."""
+    name = METRIC_ALIASES.get(metric, metric)
+    if name not in SCORES:
+        raise ValueError(f"unknown metric {metric!r}; choose from: {', '.join([*METRIC_ALIASES, *SCORES])}")
+    return name
 
 TIDY_COLUMNS = (
     "benchmark", "model", "variant", "consensus_override", "assigner", "method", "consensus", "seed",
-    "round", "n_labels", "consensus_accuracy", "model_accuracy", "num_new_examples",
-    "label_distribution_entropy", "new_label_accuracy",
+    "round", "n_labels", "n_labeled", "pool_label_accuracy", "consensus_accuracy", "correct_labels",
+    "model_accuracy", "label_cost", "cost_spent", "num_new_examples", "label_distribution_entropy",
+    "new_label_accuracy",
 )
 
 
@@ -65,18 +113,41 @@ class MethodRuns:
     """(n_seeds, rounds) labels collected when each round's metrics were measured."""
     final_labels_per_example: np.ndarray
     """(n_seeds, pool) labels per pool example at the last measurement."""
+    n_labeled: np.ndarray = None
+    """(n_seeds, rounds) pool examples with at least one label at each measurement."""
+    pool_label_accuracy: np.ndarray = None
+    """(n_seeds, rounds) accuracy over the whole pool of the labels one would ship: consensus where
+    labeled, the round's model prediction elsewhere (NaN for runs made before it was recorded)."""
+    correct_labels: np.ndarray = None
+    """(n_seeds, rounds) labeled examples whose consensus is right. For runs made before it was
+    recorded it is derived exactly: consensus accuracy x labeled examples (see ``derived``)."""
+    label_cost: np.ndarray = None
+    """(n_seeds, rounds) cost of the labels bought in each round, after its measurement (NaN for
+    runs made before it was recorded)."""
+    cost_spent: np.ndarray = None
+    """(n_seeds, rounds) cost of the labels bought before each measurement (the initial labels not
+    counted): the sum of ``label_cost`` over the earlier rounds. Runs made before ``label_cost``
+    paid 1 per label, so theirs is the number of labels bought (see ``derived``)."""
+    commits: tuple[str, ...] = ()
+    """Per seed, the git commit that made the run."""
+    derived: tuple[str, ...] = ()
+    """Metrics derived from the other records for some seeds (runs older than the metric)."""
 
     def score(self, name: str) -> np.ndarray:
-        """One value per seed for a name in :data:`SCORES`."""
-        if name == "final_consensus_accuracy":
-            return self.consensus_accuracy[:, -1]
-        if name == "final_model_accuracy":
-            return self.model_accuracy[:, -1]
-        if name == "consensus_auc":
-            return stats.auc(self.consensus_accuracy)
-        if name == "model_auc":
-            return stats.auc(self.model_accuracy)
-        raise ValueError(f"unknown score {name!r}; choose from: {', '.join(SCORES)}")
+        """One value per seed for a name in :data:`SCORES` (or :data:`METRIC_ALIASES`); NaN
+        where the runs do not record it."""
+        name = score_name(name)
+        curves = getattr(self, SCORE_CURVES[name])
+        return curves[:, -1] if name.startswith("final_") else stats.auc(curves)
+
+    def records(self, name: str) -> np.ndarray:
+        """Per seed, whether the runs record score ``name``."""
+        return np.isfinite(self.score(name))
+
+    def final(self, metric: str) -> np.ndarray:
+        """One value per seed: a per-round metric (``n_labeled``, ``cost_spent``, ...) at the last
+        measurement."""
+        return getattr(self, metric)[:, -1].astype(float)
 
 
 @dataclass
@@ -170,12 +241,75 @@ class Group:
         matrix = np.column_stack(columns) if columns else np.zeros((0, 0))
         return names, np.array(common, dtype=int), matrix
 
+    def lacking(self, score: str) -> dict[str, int]:
+        """Runs that do not record ``score``, counted by the (short) commit that made them."""
+        found: dict[str, int] = {}
+        for runs in self.methods.values():
+            for commit, recorded in zip(runs.commits, runs.records(score)):
+                if not recorded:
+                    found[commit[:7]] = found.get(commit[:7], 0) + 1
+        return found
 
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it lies below it (for reports)."""
+
+@dataclass(frozen=True)
+class Ranking:
+    """The score that ranks, tests and draws a set of tables: the one requested, or its fallback
+    when some runs do not record it (never a ranking of NaNs)."""
+
+    requested: str
+    score: str
+    lacking: dict
+    """Tables (titles) whose runs lack the requested score -> {commit: runs}."""
+    tables: int = 0
+    """Tables considered."""
+    runs: int = 0
+    """Runs in them."""
+
+    @property
+    def fell_back(self) -> bool:
+        return self.score != self.requested
+
+    def note(self) -> str:
+        """One line saying the ranking metric is not recorded and what ranks instead ("" if it is)."""
+        if not self.lacking:
+            return ""
+        commits = sorted({c for found in self.lacking.values() for c in found})
+        runs = sum(n for found in self.lacking.values() for n in found.values())
+        then = (f"so ranks, tests and the critical-difference diagram use {SCORE_LABELS[self.score]} "
+                "instead (fallback)") if self.fell_back else "so nothing is ranked by it"
+        where = "" if len(self.lacking) == self.tables else f" in {'; '.join(self.lacking)}"
+        return (f"Note: the ranking metric, {SCORE_LABELS[self.requested]}, is not recorded by {runs} of the "
+                f"{self.runs} runs (made by commit {', '.join(commits)}, before the metric existed){where}; {then}.")
+
+    def short_note(self) -> str:
+        """The same in a few words, for a section below the full note ("" if nothing lacks)."""
+        if not self.lacking:
+            return ""
+        commits = sorted({c for found in self.lacking.values() for c in found})
+        return (f"Ranked by {SCORE_LABELS[self.score]}: {SCORE_LABELS[self.requested]} is not recorded by "
+                f"runs of commit {', '.join(commits)}.")
+
+
+def choose_ranking(groups: Sequence[Group], metric: str = DEFAULT_SCORE) -> Ranking:
+    """The score to rank ``groups`` by: ``metric``, or its fallback if any run lacks it."""
+    requested = score_name(metric)
+    lacking = {g.title: found for g in groups if (found := g.lacking(requested))}
+    score = FALLBACK_SCORES.get(requested, requested) if lacking else requested
+    runs = sum(len(r.seeds) for g in groups for r in g.methods.values())
+    return Ranking(requested, score, lacking, len(groups), runs)
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout holding ``common/``: reports show paths relative to it."""
+
+
+def display_path(path: Path, root: Optional[Path] = None) -> str:
+    """``path`` relative to ``root`` (default: the repository root) when it lies below it, else
+    absolute: the same text whatever the working directory (a report's bytes must not depend on
+    where it ran from)."""
     path = Path(path).resolve()
     try:
-        return str(path.relative_to(Path.cwd()))
+        return path.relative_to(Path(root or REPO_ROOT).resolve()).as_posix() or "."
     except ValueError:
         return str(path)
 
@@ -208,6 +342,15 @@ def load_results(results_dir: Path) -> list[Group]:
     return groups
 
 
+def load_folder(results_dir: Path, model: str, variant: Sequence[str] = ()) -> Optional[Group]:
+    """The group of one folder, ``<results_dir>/<model>/<variant...>/`` alone (None if it holds no
+    finished runs); raises :class:`MixedConfigurationError` like :func:`load_results`."""
+    folder = Path(results_dir, model, *variant)
+    if not folder.is_dir():
+        return None
+    return _load_group(Path(results_dir), folder, model, tuple(variant))
+
+
 def _load_group(results_dir: Path, folder: Path, model: str, variant: tuple[str, ...]) -> Optional[Group]:
     runs: dict[str, list[tuple[dict, dict]]] = {}
     incomplete: list[str] = []
@@ -225,11 +368,12 @@ def _load_group(results_dir: Path, folder: Path, model: str, variant: tuple[str,
         if not all(key.array_path(results_dir, m).exists() for m in REQUIRED_METRICS):
             incomplete.append(f"{path.name} (arrays missing)")
             continue
-        paths = {m: key.array_path(results_dir, m) for m in METRICS}
+        paths = {m: key.array_path(results_dir, m) for m in dict.fromkeys((*METRICS, *COST_METRICS))}
         arrays = {m: np.load(p) for m, p in paths.items() if p.exists()}
         arrays["near_random_share"] = _near_random_share(arrays, (metadata.get("problem") or {}))
-        runs.setdefault(config["method"], []).append((config, arrays))
         commit = str(metadata.get("git_commit", "unknown"))
+        arrays["commit"] = commit
+        runs.setdefault(config["method"], []).append((config, arrays))
         commits[commit] = commits.get(commit, 0) + 1
     finished_prefixes = {f"{c['method']}_{c['seed']}" for rs in runs.values() for c, _ in rs}
     for path in sorted(folder.glob("checkpoints/*.npz")):  # see common.checkpoint
@@ -332,20 +476,64 @@ def _stack(method: str, runs: list[tuple[dict, dict]]) -> MethodRuns:
         near_random_share=np.array([arrays["near_random_share"] for _, arrays in runs], dtype=float),
         n_labels=stacked["labels_per_example"].sum(axis=2),
         final_labels_per_example=stacked["labels_per_example"][:, -1],
+        **_cost_metrics([arrays for _, arrays in runs], rounds),
     )
 
 
-def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", reference: str = "random") -> pd.DataFrame:
-    """One row per method: mean and std over its seeds of every score in :data:`SCORES`, average
-    rank (by ``rank_by``, over the seeds all methods share), labels needed to reach
-    ``reference``'s final mean consensus accuracy, and paired Wilcoxon tests (Holm) of
-    ``rank_by`` against ``reference`` and against the best method."""
+def _cost_metrics(runs: list[dict], rounds: int) -> dict:
+    """Issue 18's metrics per seed. ``correct_labels`` and the cost spent of runs made before they
+    were recorded are derived exactly (consensus accuracy is over the labeled examples, and those
+    runs paid 1 per label); ``pool_label_accuracy`` cannot be, and stays NaN."""
+    pool, correct, cost, spent, derived = [], [], [], [], set()
+    for arrays in runs:
+        counts = arrays["labels_per_example"]
+        labeled = np.count_nonzero(counts > 0, axis=1)
+        pool.append(arrays.get("pool_label_accuracy", np.full(rounds, np.nan)))
+        if "correct_labels" in arrays:
+            correct.append(arrays["correct_labels"])
+        else:
+            correct.append(np.rint(arrays["consensus_accuracy"] * labeled))
+            derived.add("correct_labels")
+        if "label_cost" in arrays:
+            cost.append(arrays["label_cost"])
+            spent.append(np.concatenate([[0.0], np.cumsum(arrays["label_cost"], dtype=float)[:-1]]))
+        else:
+            collected = counts.sum(axis=1)
+            cost.append(np.full(rounds, np.nan))
+            spent.append(collected - collected[0])
+            derived.add("cost_spent")
+    return {
+        "n_labeled": np.stack([np.count_nonzero(a["labels_per_example"] > 0, axis=1) for a in runs]),
+        "pool_label_accuracy": np.stack(pool).astype(float),
+        "correct_labels": np.stack(correct).astype(float),
+        "label_cost": np.stack(cost).astype(float),
+        "cost_spent": np.stack(spent).astype(float),
+        "commits": tuple(a["commit"] for a in runs),
+        "derived": tuple(sorted(derived)),
+    }
+
+
+TABLE_FINALS = ("n_labeled", "n_labels", "cost_spent")
+"""Counts a table shows at the last measurement beside the scores (examples labeled, labels
+collected, cost spent)."""
+
+
+def summary_table(group: Group, metric: str = DEFAULT_SCORE, reference: str = "random") -> pd.DataFrame:
+    """One row per method: mean and std over its seeds of every score in :data:`SCORES` and of
+    the counts in :data:`TABLE_FINALS`, average rank by the ranking score (``metric``, or its
+    fallback when the runs do not record it: see :func:`choose_ranking`; over the seeds all methods
+    share), labels and cost needed to reach ``reference``'s final mean of that score's curve, and
+    paired Wilcoxon tests (Holm) of it against ``reference`` and against the best method."""
+    ranking = choose_ranking([group], metric)
+    rank_by = ranking.score
     names = list(group.methods)
     rows = {}
     for name, runs in group.methods.items():
         row = {"method": name, "consensus": runs.consensus, "seeds": len(runs.seeds)}
         for score in SCORES:
             row[f"{score}_mean"], row[f"{score}_std"] = stats.mean_std(runs.score(score))
+        for count in TABLE_FINALS:
+            row[f"final_{count}_mean"], row[f"final_{count}_std"] = stats.mean_std(runs.final(count))
         rows[name] = row
 
     _, common, matrix = group.score_matrix(rank_by)
@@ -354,12 +542,13 @@ def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", refer
         rows[name]["average_rank"] = rank
         rows[name]["rank_seeds"] = len(common)
 
-    target = group.methods[reference].consensus_accuracy.mean(axis=0)[-1] if reference in group.methods else None
+    curve = SCORE_CURVES[rank_by]
+    target = getattr(group.methods[reference], curve).mean(axis=0)[-1] if reference in group.methods else None
     for name, runs in group.methods.items():
-        reached = None if target is None else stats.labels_to_reach(
-            runs.consensus_accuracy.mean(axis=0), runs.n_labels.mean(axis=0), target
-        )
-        rows[name]["labels_to_reach_reference"] = np.nan if reached is None else reached
+        mean_curve = getattr(runs, curve).mean(axis=0)
+        for column, spent in (("labels", runs.n_labels), ("cost", runs.cost_spent)):
+            reached = None if target is None else stats.labels_to_reach(mean_curve, spent.mean(axis=0), target)
+            rows[name][f"{column}_to_reach_reference"] = np.nan if reached is None else reached
 
     best = names[int(np.argmax([rows[n][f"{rank_by}_mean"] for n in names]))]
     for label, ref in (("reference", reference), ("best", best)):
@@ -388,15 +577,19 @@ def summary_table(group: Group, rank_by: str = "final_consensus_accuracy", refer
     table.insert(3, "consensus_override", group.consensus_override or "")
     table.insert(4, "assigner", group.assigner)
     table["rank_by"] = rank_by
+    table["rank_by_requested"] = ranking.requested
     return table
+
+
+ASSIGNER_SCORES = ("final_pool_label_accuracy", "final_consensus_accuracy", "final_correct_labels", "final_model_accuracy")
 
 
 def assigner_table(groups: Sequence[Group]) -> pd.DataFrame:
     """Methods crossed with assigners: one row per (table without its assigner, method, assigner)
     for every table whose runs were also made with another assigner; over the seeds that every
-    assigner of the method has (paired), the mean and std of the final consensus and model
-    accuracy, the mean accuracy of the labels bought, and the share of them that near-random
-    annotators gave."""
+    assigner of the method has (paired), the mean and std of each score in
+    :data:`ASSIGNER_SCORES`, of the examples labeled and the cost spent, the mean accuracy of the
+    labels bought, and the share of them that near-random annotators gave."""
     families: dict[tuple, list[Group]] = {}
     for group in groups:
         rest = tuple(part for part in group.variant if not part.startswith("assigner-"))
@@ -415,8 +608,10 @@ def assigner_table(groups: Sequence[Group]) -> pd.DataFrame:
                 rows.append({
                     "benchmark": benchmark, "model": model, "variant": "/".join(rest), "method": name,
                     "assigner": group.assigner, "seeds": int(rows_of_shared.sum()),
-                    **{f"{score}_{part}": value for score in ("final_consensus_accuracy", "final_model_accuracy")
+                    **{f"{score}_{part}": value for score in ASSIGNER_SCORES
                        for part, value in zip(("mean", "std"), stats.mean_std(runs.score(score)[rows_of_shared]))},
+                    **{f"final_{count}_{part}": value for count in ("n_labeled", "cost_spent")
+                       for part, value in zip(("mean", "std"), stats.mean_std(runs.final(count)[rows_of_shared]))},
                     "new_label_accuracy_mean": _nanmean(runs.new_label_accuracy[rows_of_shared]),
                     "near_random_share_mean": _nanmean(runs.near_random_share[rows_of_shared]),
                 })
@@ -466,8 +661,13 @@ def tidy_table(groups: Sequence[Group]) -> pd.DataFrame:
                 "seed": np.repeat(runs.seeds, rounds),
                 "round": np.tile(np.arange(rounds), n_seeds),
                 "n_labels": runs.n_labels.ravel(),
+                "n_labeled": runs.n_labeled.ravel(),
+                "pool_label_accuracy": runs.pool_label_accuracy.ravel(),
                 "consensus_accuracy": runs.consensus_accuracy.ravel(),
+                "correct_labels": runs.correct_labels.ravel(),
                 "model_accuracy": runs.model_accuracy.ravel(),
+                "label_cost": runs.label_cost.ravel(),
+                "cost_spent": runs.cost_spent.ravel(),
                 "num_new_examples": runs.num_new_examples.ravel(),
                 "label_distribution_entropy": runs.label_distribution_entropy.ravel(),
                 "new_label_accuracy": runs.new_label_accuracy.ravel(),
@@ -495,6 +695,8 @@ def read_tidy(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     text_columns = ("benchmark", "model", "variant", "consensus_override", "assigner", "method", "consensus")
     table = pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=False)
-    for column in ("consensus_accuracy", "model_accuracy", "label_distribution_entropy", "new_label_accuracy"):
-        table[column] = pd.to_numeric(table[column])
+    for column in ("pool_label_accuracy", "consensus_accuracy", "correct_labels", "model_accuracy", "label_cost",
+                   "cost_spent", "label_distribution_entropy", "new_label_accuracy"):
+        if column in table:  # tables written before a column existed lack it
+            table[column] = pd.to_numeric(table[column])
     return table

@@ -28,9 +28,17 @@ _PALETTE = (
 _EXTRA = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#386cb0", "#f0027f", "#666666")
 
 METRIC_LABELS = {
-    "consensus_accuracy": "consensus-label accuracy (pool)",
+    "pool_label_accuracy": "pool label accuracy: whole pool\n(consensus where labeled, model elsewhere)",
+    "consensus_accuracy": "consensus-label accuracy\n(labeled examples only)",
+    "correct_labels": "correct consensus labels\n(labeled examples)",
     "model_accuracy": "model accuracy (test set)",
 }
+"""What each per-round metric measures, as its axis says."""
+
+CURVE_METRICS = ("pool_label_accuracy", "consensus_accuracy", "model_accuracy")
+"""The learning curves drawn by default (those the runs record)."""
+
+COST_AXIS = "label cost spent (mean over seeds; 1 per label unless priced; initial labels not counted)"
 INTERVAL = "mean over seeds, band: 95% t interval"
 
 
@@ -73,20 +81,33 @@ def _y_limits(ax, means: list[np.ndarray], lows: list[np.ndarray], highs: list[n
     ax.set_ylim(low - 0.03 * span, high + 0.03 * span)
 
 
+def recorded_metrics(group: Group, metrics: Sequence[str] = CURVE_METRICS) -> list[str]:
+    """The ``metrics`` that some run of ``group`` records (runs older than a metric lack it)."""
+    return [m for m in metrics if any(np.isfinite(getattr(r, m)).any() for r in group.methods.values())]
+
+
 def plot_learning_curves(
     group: Group,
-    metrics: Sequence[str] = ("consensus_accuracy", "model_accuracy"),
+    metrics: Optional[Sequence[str]] = None,
     relative_to: Optional[str] = None,
+    against: str = "round",
 ) -> Figure:
-    """One panel per metric: mean over seeds per method with a 95% t confidence band, against the
-    round (bottom axis) and the labels collected so far (top axis).
+    """One panel per metric (default: those of :data:`CURVE_METRICS` the runs record): mean over
+    seeds per method with a 95% t confidence band, against the round (bottom axis) and the labels
+    collected so far (top axis), or with ``against="cost"`` against the label cost spent.
 
     With ``relative_to`` (a method, e.g. ``"random"``) each curve is the per-seed difference to
     that method, averaged over the seeds both have: seeds share their starting state, so the
-    paired band is much narrower than the spread of the absolute curves across seeds.
+    paired band is much narrower than the spread of the absolute curves across seeds. Seeds that
+    do not record a metric are left out of its curve.
     """
     if relative_to is not None and relative_to not in group.methods:
         raise ValueError(f"relative_to={relative_to!r} has no runs; found: {', '.join(group.methods)}")
+    if against not in ("round", "cost"):
+        raise ValueError(f"against={against!r}; choose 'round' or 'cost'")
+    if against == "cost" and relative_to is not None:
+        raise ValueError("curves against cost are absolute: leave relative_to out")
+    metrics = recorded_metrics(group) if metrics is None else list(metrics)
     fig = Figure(figsize=(6.2 * len(metrics), 4.8), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
@@ -96,25 +117,32 @@ def plot_learning_curves(
                 ax.axhline(0, color=method_color(name), lw=1.8, label=_label(group, name))
                 continue
             curves = group.curves(metric, name, relative_to)
+            recorded = np.isfinite(curves).all(axis=1)
+            curves = curves[recorded]
             if not len(curves):
                 continue
             mean, low, high = stats.t_interval(curves)
-            rounds = np.arange(len(mean))
+            x = np.arange(len(mean)) if against == "round" else group.methods[name].cost_spent[recorded].mean(axis=0)
             color = method_color(name)
-            ax.plot(rounds, mean, color=color, label=_label(group, name), lw=1.8)
+            ax.plot(x, mean, color=color, label=_label(group, name), lw=1.8)
             if len(curves) > 1:
-                ax.fill_between(rounds, low, high, color=color, alpha=0.12 if len(group.methods) <= 5 else 0.07, lw=0)
+                ax.fill_between(x, low, high, color=color, alpha=0.12 if len(group.methods) <= 5 else 0.07, lw=0)
             means.append(mean), lows.append(low), highs.append(high)
         if means:
-            _y_limits(ax, means, lows, highs, (-1.0, 1.0) if relative_to else (0.0, 1.0))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("round (metrics measured before the round's labels)")
+            bounds = (-1.0, 1.0) if relative_to else (0.0, 1.0) if metric.endswith("accuracy") else (0.0, np.inf)
+            _y_limits(ax, means, lows, highs, bounds)
         label = METRIC_LABELS.get(metric, metric)
         ax.set_ylabel(f"{label}\nminus {relative_to}'s (same seed)" if relative_to else label)
         ax.grid(alpha=0.3)
-        _rounds_to_labels_axis(ax, group)
+        if against == "round":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("round (metrics measured before the round's labels)")
+            _rounds_to_labels_axis(ax, group)
+        else:
+            ax.set_xlabel(COST_AXIS, fontsize="small")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
     what = f"difference to {relative_to}, paired by seed; " if relative_to else ""
+    what += "against label cost; " if against == "cost" else ""
     fig.suptitle(f"{group.title}: {what}{INTERVAL}", fontsize="medium")
     return fig
 
@@ -218,8 +246,11 @@ def plot_assigners(table, title: str) -> Figure:
     the labels bought, one bar per assigner."""
     assigners = list(dict.fromkeys(table["assigner"]))
     methods = list(dict.fromkeys(table["method"]))
-    panels = (("final_consensus_accuracy", "final consensus accuracy"), ("final_model_accuracy", "final model accuracy"),
+    panels = (("final_consensus_accuracy", "final consensus accuracy\n(labeled examples)"),
+              ("final_model_accuracy", "final model accuracy (test set)"),
               ("new_label_accuracy", "accuracy of the labels bought"))
+    if "final_pool_label_accuracy_mean" in table and table["final_pool_label_accuracy_mean"].notna().any():
+        panels = (("final_pool_label_accuracy", "final pool label accuracy\n(whole pool)"), *panels)
     fig = Figure(figsize=(4.2 * len(panels) + 1.5, 1.2 + 0.45 * len(methods) * len(assigners) / 2 + 2), layout="constrained")
     axes = fig.subplots(1, len(panels), sharey=True)
     height = 0.8 / len(assigners)

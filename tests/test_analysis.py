@@ -42,20 +42,46 @@ def fake_arrays(offset: float, seed: int, new_per_round: int, rounds: int = ROUN
     }
 
 
+def fake_pool_accuracy(offset: float, seed: int, rounds: int = ROUNDS) -> np.ndarray:
+    return np.minimum(0.55 + 0.04 * np.arange(rounds) + offset + 0.005 * seed, 1.0)
+
+
+def write_cost_metrics(results_dir: Path, key: RunKey, arrays: dict, pool_offset: float, cost: float = 1.0) -> None:
+    """Add issue 18's per-round metrics to a finished run: pool label accuracy, correct labels
+    (consensus accuracy x labeled examples) and ``cost`` per label bought (``BATCH`` a round)."""
+    rounds = len(arrays["consensus_accuracy"])
+    labeled = np.count_nonzero(arrays["labels_per_example"] > 0, axis=1)
+    extra = {
+        "pool_label_accuracy": fake_pool_accuracy(pool_offset, key.seed, rounds),
+        "correct_labels": np.rint(arrays["consensus_accuracy"] * labeled).astype(int),
+        "label_cost": np.full(rounds, BATCH * cost),
+    }
+    for metric, values in extra.items():
+        np.save(key.array_path(results_dir, metric), values)
+
+
 def write_fake_runs(
     results_dir: Path,
     offsets: Optional[dict[str, float]] = None,
     seeds: Sequence[int] = (0, 1, 2),
     consensus_override: Optional[str] = None,
+    pool_offsets: Optional[dict[str, float]] = None,
+    model: str = "mlp",
+    benchmark: str = "fake",
 ) -> None:
-    """Finished runs of each method in ``offsets`` (its accuracy offset) for every seed."""
+    """Finished runs of each method in ``offsets`` (its accuracy offset) for every seed; with
+    ``pool_offsets`` (per method), runs that record issue 18's metrics too."""
     offsets = offsets or {"random": 0.0, "entropy": -0.02, "activelab": 0.1}
     for method, offset in offsets.items():
         for seed in seeds:
-            key = RunKey("mlp", method, seed, (f"consensus-{consensus_override}",) if consensus_override else ())
+            key = RunKey(model, method, seed, (f"consensus-{consensus_override}",) if consensus_override else ())
             new = 2 if method == "activelab" else 4
-            config = fake_config(method, seed, consensus=consensus_override or "majority")
-            write_run(results_dir, key, fake_arrays(offset, seed, new), {"config": config})
+            config = {**fake_config(method, seed, consensus=consensus_override or "majority"),
+                      "model": model, "benchmark": benchmark}
+            arrays = fake_arrays(offset, seed, new)
+            write_run(results_dir, key, arrays, {"config": config, "git_commit": "0123456789abcdef"})
+            if pool_offsets is not None:
+                write_cost_metrics(results_dir, key, arrays, pool_offsets[method])
 
 
 def test_loads_groups_in_registry_order_with_labels_collected(tmp_path):
@@ -70,7 +96,7 @@ def test_loads_groups_in_registry_order_with_labels_collected(tmp_path):
     np.testing.assert_array_equal(runs.n_labels, np.tile(expected, (3, 1)))
     np.testing.assert_allclose(runs.consensus_accuracy[1], 0.6 + 0.05 * np.arange(ROUNDS) + 0.1 + 0.01)
     assert "config" not in group.config and group.config["rounds"] == ROUNDS and "seed" not in group.config
-    assert group.commits == {"unknown": 9}
+    assert group.commits == {"0123456789abcdef": 9}
 
 
 def test_benchmark_folder_resolves_to_its_results(tmp_path):
@@ -246,3 +272,56 @@ def test_assigners_are_a_factor_with_the_labels_bought_and_who_gave_them(tmp_pat
     assert table.loc[("activelab", "random"), "seeds"] == 3
     tidy = analysis.tidy_table(groups)
     assert set(tidy.assigner) == {"random", "best_estimated", "ie_thresh"}
+
+
+def test_issue_18_metrics_load_and_older_runs_derive_what_they_exactly_can(tmp_path):
+    write_fake_runs(tmp_path / "new", pool_offsets={"random": 0.0, "entropy": 0.01, "activelab": -0.03})
+    write_fake_runs(tmp_path / "old")
+    (new,) = analysis.load_results(tmp_path / "new")
+    (old,) = analysis.load_results(tmp_path / "old")
+    runs, before = new.methods["activelab"], old.methods["activelab"]
+    np.testing.assert_allclose(runs.pool_label_accuracy[2], fake_pool_accuracy(-0.03, 2))
+    expected_labeled = N_INITIAL + 2 * np.arange(ROUNDS)  # activelab labels 2 new examples a round
+    np.testing.assert_array_equal(runs.n_labeled, np.tile(expected_labeled, (3, 1)))
+    np.testing.assert_array_equal(runs.cost_spent[0], BATCH * np.arange(ROUNDS))  # before each measurement
+    assert runs.derived == () and set(before.derived) == {"correct_labels", "cost_spent"}
+    # correct labels of older runs: consensus accuracy over the labeled examples times their number
+    np.testing.assert_array_equal(before.correct_labels, runs.correct_labels)
+    np.testing.assert_array_equal(before.cost_spent, runs.cost_spent)  # 1 per label bought
+    assert np.isnan(before.pool_label_accuracy).all() and np.isnan(before.label_cost).all()
+    assert runs.score("pool_label_accuracy")[1] == pytest.approx(fake_pool_accuracy(-0.03, 1)[-1])
+    assert not before.records("pool_label_accuracy").any() and before.records("correct_labels").all()
+
+
+def test_the_ranking_falls_back_where_runs_lack_the_metric_and_says_which_commit(tmp_path):
+    write_fake_runs(tmp_path / "new", pool_offsets={"random": 0.0, "entropy": 0.01, "activelab": -0.03})
+    write_fake_runs(tmp_path / "old")
+    (new,) = analysis.load_results(tmp_path / "new")
+    (old,) = analysis.load_results(tmp_path / "old")
+    recorded = analysis.choose_ranking([new])
+    assert recorded.score == "final_pool_label_accuracy" and not recorded.fell_back and recorded.note() == ""
+    for groups in ([old], [new, old]):
+        ranking = analysis.choose_ranking(groups, "pool_label_accuracy")
+        assert ranking.fell_back and ranking.score == "final_consensus_accuracy"
+        assert "not recorded by 9 of the" in ranking.note() and "0123456" in ranking.note()
+        assert "final consensus accuracy (labeled examples) instead (fallback)" in ranking.note()
+    assert analysis.choose_ranking([old], "model_auc").score == "model_auc"
+    with pytest.raises(ValueError, match="unknown metric 'accuracy'"):
+        analysis.choose_ranking([old], "accuracy")
+
+
+def test_summary_table_ranks_by_the_chosen_metric(tmp_path):
+    # pool label accuracy ranks entropy first and activelab last; consensus accuracy the reverse
+    write_fake_runs(tmp_path, pool_offsets={"random": 0.0, "entropy": 0.05, "activelab": -0.03})
+    (group,) = analysis.load_results(tmp_path)
+    by_pool = analysis.summary_table(group).set_index("method")
+    assert by_pool["average_rank"].to_dict() == {"random": 2.0, "entropy": 1.0, "activelab": 3.0}
+    assert set(by_pool["rank_by"]) == {"final_pool_label_accuracy"} and by_pool.loc["random", "vs_best"] == "entropy"
+    assert by_pool.loc["activelab", "vs_reference_mean_difference"] == pytest.approx(-0.03)
+    # entropy (+0.05) reaches random's final mean pool label accuracy at round 2 (0.04 a round)
+    assert by_pool.loc["entropy", "cost_to_reach_reference"] == BATCH * 2
+    assert by_pool.loc["entropy", "labels_to_reach_reference"] == N_INITIAL + BATCH * 2
+    by_consensus = analysis.summary_table(group, "consensus_accuracy").set_index("method")
+    assert by_consensus["average_rank"].to_dict() == {"random": 2.0, "entropy": 3.0, "activelab": 1.0}
+    assert by_consensus.loc["activelab", "final_n_labeled_mean"] == N_INITIAL + 2 * (ROUNDS - 1)
+    assert by_consensus.loc["activelab", "final_cost_spent_mean"] == BATCH * (ROUNDS - 1)

@@ -85,3 +85,32 @@ def test_learning_curves_relative_to_random_plot_paired_differences(tmp_path):
     np.testing.assert_allclose(lines["entropy"].get_ydata(), -0.02)
     np.testing.assert_allclose(lines["random"].get_ydata(), 0.0)
     assert "minus random" in ax.get_ylabel()
+
+
+def test_every_axis_names_what_it_measures(tmp_path):
+    write_fake_runs(tmp_path, pool_offsets={"random": 0.0, "entropy": 0.05, "activelab": -0.03})
+    (group,) = analysis.load_results(tmp_path)
+    labels = [ax.get_ylabel() for ax in plots.plot_learning_curves(group).axes if ax.get_ylabel()]
+    assert len(labels) == 3
+    pool, consensus, model = labels
+    assert "whole pool" in pool and "consensus where labeled, model elsewhere" in pool
+    assert "labeled examples only" in consensus and "pool" not in consensus
+    assert "test set" in model
+
+
+def test_curves_of_runs_older_than_pool_label_accuracy_leave_its_panel_out(tmp_path):
+    group = _group(tmp_path)
+    labels = [ax.get_ylabel() for ax in plots.plot_learning_curves(group).axes if ax.get_ylabel()]
+    assert len(labels) == 2 and not any("whole pool" in label for label in labels)
+
+
+def test_learning_curves_against_the_label_cost_spent(tmp_path):
+    write_fake_runs(tmp_path, pool_offsets={"random": 0.0, "entropy": 0.05, "activelab": -0.03})
+    (group,) = analysis.load_results(tmp_path)
+    figure = plots.plot_learning_curves(group, ["pool_label_accuracy"], against="cost")
+    ax = next(ax for ax in figure.axes if ax.get_ylabel())
+    assert "label cost spent" in ax.get_xlabel() and not ax.child_axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["activelab"].get_xdata(), group.methods["activelab"].cost_spent.mean(axis=0))
+    np.testing.assert_array_equal(lines["activelab"].get_xdata(), 5 * np.arange(ROUNDS))  # 5 labels, 1 each, a round
+    np.testing.assert_allclose(lines["entropy"].get_ydata(), group.methods["entropy"].pool_label_accuracy.mean(axis=0))
