@@ -269,3 +269,27 @@ def test_pricing_real_annotators_is_one_line_error(tiny_benchmark, tmp_path, cap
     assert "--annotator-cost accuracy prices simulated annotators, but tiny's annotators are real: use " \
            "--annotator-cost flat" in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_the_compiled_mlp_gives_the_same_arrays_with_any_jobs_and_as_sklearns_mlp(tiny_benchmark, tmp_path):
+    """The README's claims for the default model, on a tiny configuration: every recorded array is
+    bit-identical with --jobs 1 and --jobs 2 (worker processes, each with its compiled kernels),
+    and equal to those of scikit-learn's own MLPClassifier (--model sklearn-mlp)."""
+    import dataclasses
+
+    from common.models import TABULAR_MODELS
+
+    models = {name: TABULAR_MODELS[name] for name in ("mlp", "sklearn-mlp")}
+    benchmark = dataclasses.replace(tiny_benchmark, models=models, ensemble=("mlp",), default_model="mlp")
+    base = ["--methods", "random", "activelab", "--seeds", "1"]
+    for model, jobs in (("mlp", 1), ("mlp", 2), ("sklearn-mlp", 1)):
+        argv = [*base, "--model", model, "--jobs", str(jobs), "--results-dir", str(tmp_path / f"{model}-{jobs}")]
+        assert main(benchmark, argv) == 0
+    one, two = arrays(tmp_path / "mlp-1", "mlp", seeds=(0,)), arrays(tmp_path / "mlp-2", "mlp", seeds=(0,))
+    reference = arrays(tmp_path / "sklearn-mlp-1", "sklearn-mlp", seeds=(0,))
+    assert one.keys() == two.keys() == reference.keys()
+    assert all(np.array_equal(one[k], two[k]) for k in one)
+    assert all(np.array_equal(one[k], reference[k]) for k in one)
+    metadata = json.loads(RunKey("mlp", "activelab", 0).metadata_path(tmp_path / "mlp-2").read_text())
+    folds = [fold for round_fits in metadata["fits"] for member in round_fits for fold in member]
+    assert len(folds) == 3 * 3 and all(fold["epochs"] > 0 for fold in folds)  # 3 rounds x 3 folds trained
