@@ -29,14 +29,20 @@ Assigners
     the mean agreement for annotators without overlap. With no estimate at all (nothing labeled),
     every available annotator ties.
 ``best_value``
-    The available annotator with the highest estimated quality per expected cost: ``best_estimated``'s
-    quality (with its prior) divided by the mean cost of the annotator's labels collected so far
-    (under a simulated ``--annotator-cost`` scheme every label of an annotator has the same price,
-    so this is its price; on a replayed crowd with real costs, the mean of its past labels' times).
+    The available annotator with the highest estimated skill per expected cost. Skill is
+    ``best_estimated``'s quality ``q`` (with its prior) above chance, ``max(q - 1/K, 0) / (1 - 1/K)``:
+    a label no better than a guess is worth nothing, whatever it costs (quality itself per cost
+    would rank a guesser of quality 0.3 at price 1 near a good annotator of 0.8 at price 2). The
+    expected cost is the mean cost of the annotator's labels collected so far: under a simulated
+    ``--annotator-cost`` scheme every label of an annotator has the same price, so this is its
+    price; on a replayed crowd with real costs, the mean of its past labels'. What it buys on Wall
+    Robot: docs/assigners.md.
     **Prior for an annotator without a label yet**: the mean expected cost of the annotators with
     one, as for quality, so an unseen annotator is worth the crowd's average. Without label costs
-    every label costs 1 and ``best_value`` is ``best_estimated``. Before any quality estimate exists
-    every annotator counts as equally good, so the cheapest available one is asked. Ties at random.
+    every label costs 1 and ``best_value`` is ``best_estimated``, except among annotators estimated
+    at or below chance: they are asked only when no available annotator is above it, and then the
+    cheapest. Before any quality estimate exists every annotator counts as equally (fully) skilled,
+    so the cheapest available one is asked. Ties at random.
 ``ie_thresh``
     IEThresh, below.
 
@@ -291,15 +297,19 @@ def best_estimated(state: AssignmentState) -> np.ndarray:
 
 @register_assigner("best_value")
 def best_value(state: AssignmentState) -> np.ndarray:
-    """The available annotator with the highest estimated quality per expected cost (module
-    docstring); an annotator without an estimate gets the mean of the others' quality, one without
-    a label the mean of the others' expected cost; ties at random."""
+    """The available annotator with the highest estimated skill above chance per expected cost
+    (module docstring); an annotator without an estimate gets the mean of the others' quality, one
+    without a label the mean of the others' expected cost; ties at random."""
     quality, cost = state.annotator_quality, state.expected_cost
     known_quality, known_cost = np.isfinite(quality), np.isfinite(cost)
     # with no quality estimate at all every annotator is taken to be equally good: the cheapest wins
     quality = np.where(known_quality, quality, quality[known_quality].mean() if known_quality.any() else 1.0)
     cost = np.where(known_cost, cost, cost[known_cost].mean() if known_cost.any() else 1.0)
-    return _best(quality / cost, state.available, state.rng)
+    chance = 1.0 / state.num_classes
+    skill = (quality - chance) / (1 - chance)
+    # at or below chance a label is worth nothing: such an annotator is asked only when no available
+    # one is above it, and then the cheapest (its score, -cost, is below every positive value)
+    return _best(np.where(skill > 0, skill / cost, -cost), state.available, state.rng)
 
 
 def ie_thresh(state: AssignmentState, *, alpha: float = 0.05, epsilon: float = 0.8) -> np.ndarray:

@@ -243,11 +243,14 @@ def test_best_value_picks_the_better_of_two_equally_priced_annotators():
     state = _two_annotators_round(second_wrong_every=3, costs=(2.0, 2.0, 1.0))
     assert state.annotator_quality[0] > state.annotator_quality[1]
     assert np.all(ASSIGNERS["best_value"](state) == 0)
-    # ... unless the better one costs more than it is better by
-    quality = state.annotator_quality
-    ratio = quality[0] / quality[1]
+    # ... unless the better one costs more than it is better by: skill above chance (1/2) per cost
+    skill = (state.annotator_quality - 0.5) / 0.5
+    assert skill[1] > 0
+    ratio = skill[0] / skill[1]
     state = _two_annotators_round(second_wrong_every=3, costs=(2.0 * ratio * 1.01, 2.0, 1.0))
     assert np.all(ASSIGNERS["best_value"](state) == 1)
+    state = _two_annotators_round(second_wrong_every=3, costs=(2.0 * ratio * 0.99, 2.0, 1.0))
+    assert np.all(ASSIGNERS["best_value"](state) == 0)
 
 
 def test_best_value_costs_come_from_collected_labels_and_unseen_annotators_get_the_mean():
@@ -280,13 +283,14 @@ def test_best_value_without_costs_is_best_estimated_bit_for_bit():
     for seed in range(3):
         inputs = _random_round(seed)
         value_state, estimated_state = _state(*inputs, seed=seed), _state(*inputs, seed=seed)
+        assert np.nanmin(estimated_state.annotator_quality) > 1 / 3  # every estimate above chance
         assert np.array_equal(ASSIGNERS["best_value"](value_state), ASSIGNERS["best_estimated"](estimated_state))
         assert value_state.rng.bit_generator.state == estimated_state.rng.bit_generator.state
 
 
-def test_best_value_asks_the_cheapest_when_only_prices_tell_annotators_apart():
+def test_best_value_asks_the_cheapest_when_no_annotator_is_estimated_above_chance():
     labels = np.full((10, 3), np.nan)
-    labels[[0, 1, 2], [0, 1, 2]] = [0, 1, 0]  # single labels: nobody overlaps
+    labels[[0, 1, 2], [0, 1, 2]] = [0, 1, 0]  # single labels, uninformative model: quality 1/2 or none
     costs = np.where(np.isnan(labels), np.nan, np.array([[2.0, 0.5, 1.0]]))
     consensus = np.array([0, 1, 0] + [-1] * 7)
     state = AssignmentState(labels, np.arange(4, 8), np.ones((4, 3), dtype=bool), consensus,
@@ -294,3 +298,13 @@ def test_best_value_asks_the_cheapest_when_only_prices_tell_annotators_apart():
     quality = state.annotator_quality
     assert np.all(np.isnan(quality)) or np.all(quality == quality[0])
     assert np.all(ASSIGNERS["best_value"](state) == 1)
+
+
+def test_best_value_asks_an_annotator_at_chance_only_when_nobody_better_is_available():
+    base = _two_annotators_round(costs=(2.0, 2.0, 0.1))
+    state = AssignmentState(base.labels, base.examples, np.ones((10, 3), dtype=bool), base.consensus,
+                            base.pred_probs, np.random.default_rng(0), base.label_costs)
+    quality = base.annotator_quality.copy()
+    quality[2] = 0.5  # annotator 2 estimated at chance (two classes): set the cached estimate by hand
+    state.__dict__["annotator_quality"] = quality
+    assert not np.any(ASSIGNERS["best_value"](state) == 2)  # 20 times cheaper, but worth nothing
