@@ -65,7 +65,8 @@ All are float ``(rounds,)`` unless said otherwise.
 ``new_label_accuracy`` and ``labels_per_annotator``, and later ``pool_label_accuracy``,
 ``correct_labels`` and ``label_cost``, came after the others: runs made before they existed lack
 their files and count as finished without them (only :data:`REQUIRED_METRICS` are required);
-loading gives NaN in their place."""
+:func:`load_run` returns the arrays a run has, and the analysis (:mod:`common.analysis`) puts NaN
+in place of the missing ones, or derives them where the other arrays determine them."""
 
 
 @dataclass(frozen=True)
