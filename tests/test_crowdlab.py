@@ -416,3 +416,58 @@ def test_annotator_quality_equals_cleanlabs():
         result = ma.get_label_quality_multiannotator(pd.DataFrame(labels), pred_probs)
         theirs = result["annotator_stats"]["annotator_quality"].reindex(range(m)).to_numpy()
         assert np.allclose(ours, theirs, rtol=0, atol=1e-12), seed
+
+
+# ------------------------------------------------------------------ relabeling concentrated on one class
+
+
+def _relabeled_scenario(concentrated: bool):
+    """Labeled examples as ActiveLab can leave them (issue 17): 10 examples with three labels each
+    and 20 with one. ``concentrated``: 8 of the multiply-labeled examples are of one class on which
+    annotators split 2 to 1, 2 are unanimous; otherwise they are spread over the classes and mostly
+    unanimous. The model agrees with the majority vote on every multiply-labeled example; on 10
+    single-labeled examples it disagrees with a correct label (label 0, model 0.6 on class 1)."""
+    k, m = 3, 6
+    if concentrated:
+        multi = [[0, 0, 1]] * 8 + [[2, 2, 2]] * 2
+    else:
+        multi = [[0, 0, 1]] * 2 + [[0, 0, 0]] * 2 + [[1, 1, 1]] * 3 + [[2, 2, 2]] * 3
+    single = [0] * 10 + [1] * 5 + [2] * 5
+    labels = np.full((len(multi) + len(single), m), np.nan)
+    pred_probs = np.empty((len(labels), k))
+    for i, given in enumerate(multi):
+        labels[i, [(i + j) % m for j in range(3)]] = given
+        pred_probs[i] = np.full(k, 0.15)
+        pred_probs[i, np.bincount(given).argmax()] = 0.7
+    for j, given in enumerate(single):
+        i = len(multi) + j
+        labels[i, i % m] = given
+        pred_probs[i] = [0.3, 0.6, 0.1] if j < 10 else np.where(np.arange(k) == given, 0.8, 0.1)
+    disputed = np.arange(len(multi), len(multi) + 10)
+    return labels, pred_probs, disputed
+
+
+@pytest.mark.parametrize("concentrated", [True, False])
+def test_crowdlab_follows_the_model_when_relabels_share_one_noisy_class(concentrated):
+    """CROWDLAB weighs an annotator ``1 - error / baseline`` and the model ``(1 - model error /
+    baseline) * sqrt(mean labels)``, where ``baseline`` is 1 - the share of the largest consensus
+    class among the multiply-labeled examples. When those examples are mostly of one class whose
+    annotators disagree, every annotator weight falls to cleanlab's floor and the consensus of a
+    single-labeled example is the model's arg-max, even against a correct label; cleanlab does the
+    same (this is CROWDLAB, not a deviation). ActiveLab's relabeling can produce exactly this
+    (docs/fidelity-activelab-feedback.md)."""
+    labels, pred_probs, disputed = _relabeled_scenario(concentrated)
+    ours = C.crowdlab(labels, pred_probs)
+    theirs = ma.get_label_quality_multiannotator(labels, pred_probs, return_weights=True, verbose=False)
+    np.testing.assert_array_equal(ours.consensus_label, theirs["label_quality"]["consensus_label"].to_numpy())
+    close(ours.annotator_weight, theirs["annotator_weight"])
+    close(ours.model_weight, theirs["model_weight"])
+    if concentrated:
+        assert np.all(ours.annotator_weight == C.CLIPPING_LOWER_BOUND)
+        assert ours.model_weight > 1
+        assert np.all(ours.consensus_label[disputed] == 1)  # the model's class, not the label
+    else:
+        assert np.all(ours.annotator_weight > 0.3)
+        assert np.all(ours.consensus_label[disputed] == 0)  # the annotators' label
+    majority = C.majority_vote(labels, pred_probs, 3)
+    assert np.all(majority[disputed] == 0)
