@@ -38,7 +38,7 @@ METRIC_LABELS = {
 CURVE_METRICS = ("pool_label_accuracy", "consensus_accuracy", "model_accuracy")
 """The learning curves drawn by default (those the runs record)."""
 
-COST_AXIS = "label cost spent (mean over seeds; 1 per label unless priced; initial labels not counted)"
+COST_AXIS = "label cost spent, initial labels not counted\n(mean over seeds; 1 per label unless priced)"
 INTERVAL = "mean over seeds, band: 95% t interval"
 
 
@@ -139,7 +139,7 @@ def plot_learning_curves(
             ax.set_xlabel("round (metrics measured before the round's labels)")
             _rounds_to_labels_axis(ax, group)
         else:
-            ax.set_xlabel(COST_AXIS, fontsize="small")
+            ax.set_xlabel(COST_AXIS)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
     what = f"difference to {relative_to}, paired by seed; " if relative_to else ""
     what += "against label cost; " if against == "cost" else ""
