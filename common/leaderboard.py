@@ -52,9 +52,9 @@ def benchmark_folders(root: Path) -> list[Path]:
                   and (p / "results").is_dir())
 
 
-def default_model(folder: Path) -> str:
+def default_model(folder: Path) -> Optional[str]:
     """The model of a benchmark's default grid: the registered benchmark's default model, or for
-    a folder no benchmark is registered under, its only model folder."""
+    a folder no benchmark is registered under, its only model folder (None if it has none)."""
     from common.registry import get_benchmark
 
     try:
@@ -62,6 +62,8 @@ def default_model(folder: Path) -> str:
     except KeyError:
         pass
     models = sorted(p.name for p in (folder / "results").iterdir() if p.is_dir() and p.name != analysis.REPORT_FOLDER)
+    if not models:
+        return None
     if len(models) != 1:
         raise LeaderboardError(
             f"{folder.name}: no registered benchmark of that name, and {len(models)} model folders in "
@@ -71,16 +73,18 @@ def default_model(folder: Path) -> str:
     return models[0]
 
 
-def default_groups(root: Path) -> list[Group]:
-    """Each benchmark's default grid under ``root`` (benchmarks without finished default runs are
-    left out)."""
-    groups = []
+def default_groups(root: Path) -> tuple[list[Group], list[str]]:
+    """Each benchmark's default grid under ``root``, and the benchmark folders left out because
+    their default grid has no finished runs (yet)."""
+    groups, empty = [], []
     for folder in benchmark_folders(root):
-        results_dir = folder / "results"
-        group = analysis.load_folder(results_dir, default_model(folder))
-        if group is not None:
+        model = default_model(folder)
+        group = None if model is None else analysis.load_folder(folder / "results", model)
+        if group is None:
+            empty.append(f"{folder.name}/results/{model or ''}")
+        else:
             groups.append(group)
-    return groups
+    return groups, empty
 
 
 def final_values(groups: Sequence[Group]) -> pd.DataFrame:
@@ -118,7 +122,7 @@ def write_leaderboard(root: Path = analysis.REPO_ROOT, out_dir: Optional[Path] =
     note, where some benchmark's runs do not record it)."""
     root = Path(root)
     out_dir = Path(out_dir) if out_dir is not None else root / "results"
-    groups = default_groups(root)
+    groups, empty = default_groups(root)
     if not groups:
         raise LeaderboardError(f"no benchmark under {root} has finished runs in its default grid")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +136,8 @@ def write_leaderboard(root: Path = analysis.REPO_ROOT, out_dir: Optional[Path] =
              *[f"{g.benchmark}: {len(g.methods)} methods, {len(g.all_seeds)} seeds, in "
                f"{analysis.display_path(g.folder, root)}; code: {', '.join(sorted(c[:7] for c in g.commits))}"
                for g in groups], "```", ""]
+    if empty:
+        lines += [f"Left out, no finished runs in the default grid yet: {', '.join(f'`{e}`' for e in empty)}.", ""]
     if ranking.note():
         lines += [ranking.note(), ""]
     lines += _ranks_markdown(values, ranking.score, out_dir, figures)
