@@ -15,10 +15,11 @@ Analysis of Single-Layer Networks in Unsupervised Feature Learning", AISTATS 201
 https://proceedings.mlr.press/v15/coates11a.html.
 
 Extraction takes about a minute for 10,000 images on one core, so :func:`cached_array` keeps each
-result in a cache directory (``$AL_RELABEL_FEATURE_CACHE``, else ``features/`` in the user cache
-directory of :func:`common.data.default_cache_dir`), one ``.npy`` file per key; the key is a
-SHA-256 of the input images and the settings, so changed images or settings never reuse a stale
-file. Files are written atomically and loaded memory-mapped (read-only).
+result (these features, and a pretrained backbone's: :func:`backbone_features`) in a cache
+directory (``$AL_RELABEL_FEATURE_CACHE``, else ``features/`` in the user cache directory of
+:func:`common.data.default_cache_dir`), one ``.npy`` file per key; the key is a SHA-256 of the
+input images and the settings, so changed images or settings never reuse a stale file. Files are
+written atomically and loaded memory-mapped (read-only).
 """
 
 from __future__ import annotations
@@ -209,3 +210,22 @@ def cached_array(name: str, key: str, compute: Callable[[], np.ndarray],
     except OSError:
         return array
     return np.load(path, mmap_mode="r")
+
+
+def backbone_features(name: str, images: np.ndarray, data_dir: Path, cache_dir: Path | None = None,
+                      device: str | None = None) -> np.ndarray:
+    """The pooled features of a pretrained backbone (:mod:`common.backbones`) for uint8 images,
+    ``(n, dims)`` float32, computed once per machine and cached.
+
+    The key is the backbone's name, its weights' SHA-256, its preprocessing and the images' bytes:
+    other weights or another image set never reuse a file. The features of one image do not depend
+    on the others, so a benchmark computes them once for its whole image set and indexes them.
+    """
+    from common.backbones import embed, get_backbone
+
+    backbone = get_backbone(name)
+    # Bump "version" whenever the computation changes, so that old cache files are not reused.
+    settings = {"version": 1, "backbone": name, "weights_sha256": backbone.weights.sha256,
+                "preprocessing": asdict(backbone.preprocessing), "dims": backbone.dims}
+    key = cache_key([images], repr(settings))
+    return cached_array(f"backbone-{name}", key, lambda: embed(name, images, data_dir, device), cache_dir)

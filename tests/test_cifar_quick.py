@@ -1,7 +1,8 @@
-"""A --quick run of cifar-10h/run_benchmark.py on the real data of the data directory.
+"""--quick runs of cifar-10h/run_benchmark.py on the real data of the data directory.
 
-The k-means features of each split are cached (see common/features.py), so the first run of this
-test computes them (about a minute per seed) and later runs load them.
+The k-means features of each split and the backbones' features of an image set are cached (see
+common/features.py), so the first run of these tests computes them (about a minute per seed for
+k-means, seconds for the 300 images of the default model's run) and later runs load them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def cifar_data_dir() -> Path:
 def test_quick_run_on_the_real_data(cifar_data_dir, tmp_path):
     methods = ["random", "activelab", "activelab_ensemble"]
     command = [sys.executable, str(SCRIPT), "--quick", "--jobs", "2", "--methods", *methods,
+               "--model", "kmeans-logreg",
                "--data-dir", str(cifar_data_dir), "--results-dir", str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
@@ -42,6 +44,25 @@ def test_quick_run_on_the_real_data(cifar_data_dir, tmp_path):
             assert problem["annotator_identity"] == "simulated"
             assert abs(problem["initial_consensus_accuracy"] - 0.82) < 0.01
     assert "activelab_ensemble" in done.stdout and "±" in done.stdout
+
+
+def test_quick_run_of_the_default_pretrained_model_on_300_images(cifar_data_dir, tmp_path):
+    from common.suites.cifar10h import DEFAULT_MODEL, ENSEMBLE
+
+    methods = ["random", "activelab", "activelab_ensemble"]
+    command = [sys.executable, str(SCRIPT), "--quick", "--jobs", "2", "--methods", *methods,
+               "--images", "300", "--test-size", "100", "--n-initial", "60", "--batch-size", "20",
+               "--data-dir", str(cifar_data_dir), "--results-dir", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    for method in methods:
+        for seed in (0, 1):
+            key = RunKey(DEFAULT_MODEL, method, seed, ("test-size-100", "images-300"))
+            model = np.load(key.array_path(tmp_path, "model_accuracy"))
+            assert model.shape == (3,) and np.all(model > 0.35)  # chance is 0.1
+            config = json.loads(key.metadata_path(tmp_path).read_text())["config"]
+            assert config["dataset"]["images"] == 300 and config["model"] == DEFAULT_MODEL
+            assert config["ensemble"] == (list(ENSEMBLE) if method == "activelab_ensemble" else None)
 
 
 def test_a_bad_dataset_flag_is_one_line(tmp_path):

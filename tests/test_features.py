@@ -118,3 +118,53 @@ def test_cache_dir_comes_from_the_environment(monkeypatch, tmp_path):
     assert ft.feature_cache_dir() == tmp_path
     monkeypatch.delenv(ft.FEATURE_CACHE_ENV)
     assert ft.feature_cache_dir().name == "features"
+
+
+# ---------------------------------------------------------------------------------- backbones
+
+
+@pytest.fixture
+def counted_embedding(monkeypatch):
+    """common.backbones.embed replaced by a cheap function of the images that counts its calls."""
+    from common import backbones
+
+    calls = []
+
+    def embed(name, images, data_dir, device=None):
+        calls.append((name, len(images)))
+        dims = backbones.get_backbone(name).dims
+        return np.repeat(images.reshape(len(images), -1).mean(axis=1, keepdims=True), dims, axis=1).astype(np.float32)
+
+    monkeypatch.setattr(backbones, "embed", embed)
+    return calls
+
+
+def test_backbone_features_are_reused_for_the_same_backbone_weights_and_images(images, tmp_path, counted_embedding):
+    first = ft.backbone_features("resnet56", images, tmp_path / "data", tmp_path / "cache")
+    again = ft.backbone_features("resnet56", images, tmp_path / "data", tmp_path / "cache")
+    assert counted_embedding == [("resnet56", 12)] and np.array_equal(first, again)
+    assert first.shape == (12, 64) and isinstance(again, np.memmap)
+
+
+def test_backbone_features_are_recomputed_for_other_images_weights_or_backbone(images, tmp_path, monkeypatch,
+                                                                               counted_embedding):
+    import dataclasses
+
+    from common import backbones
+
+    cache = tmp_path / "cache"
+    ft.backbone_features("resnet56", images, tmp_path, cache)
+    ft.backbone_features("resnet56", images[:5], tmp_path, cache)  # another image set
+    changed = images.copy()
+    changed[3, 1, 1, 1] ^= 1
+    ft.backbone_features("resnet56", changed, tmp_path, cache)  # one pixel differs
+    ft.backbone_features("resnet20", images, tmp_path, cache)  # another backbone
+    assert len(counted_embedding) == 4
+    resnet = backbones.BACKBONES["resnet56"]
+    new_weights = dataclasses.replace(resnet, weights=dataclasses.replace(resnet.weights, sha256="0" * 64))
+    monkeypatch.setitem(backbones.BACKBONES, "resnet56", new_weights)
+    ft.backbone_features("resnet56", images, tmp_path, cache)  # the weights' checksum changed
+    assert len(counted_embedding) == 5 and len(list(cache.glob("backbone-*.npy"))) == 5
+    monkeypatch.setitem(backbones.BACKBONES, "resnet56", resnet)
+    ft.backbone_features("resnet56", images, tmp_path, cache)  # back to the first file
+    assert len(counted_embedding) == 5

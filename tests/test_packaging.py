@@ -138,7 +138,8 @@ def test_the_console_command_is_the_runners_command_line():
 
 # A fresh interpreter in which the optional modules cannot be imported (as after a plain
 # `pip install active-label-benchmark`): the dependency check passes for every built-in benchmark's
-# default model and the ensemble methods' members, which imports those models' modules.
+# default model and the ensemble methods' members, which imports those models' modules, except
+# where the default reads a pretrained backbone (CIFAR-10H's): there it is one line naming torch.
 WITHOUT_EXTRAS = textwrap.dedent('''
     import sys
 
@@ -151,16 +152,24 @@ WITHOUT_EXTRAS = textwrap.dedent('''
     from common.execution import RunSpec
     from common.methods import METHODS
     from common.registry import benchmark_names, get_benchmark
+    from common.backbones import BACKBONES
+    from common.execution import UsageError
     from common.runner import check_dependencies
 
+    needing = []
     for name in benchmark_names():
         benchmark = get_benchmark(name)
         specs = [RunSpec(benchmark, method, benchmark.default_model, seed=0, consensus_override=None, rounds=1,
                          batch_size=1, n_initial=2, folds=2)
                  for method in (METHODS["random"], METHODS["activelab_ensemble"])]
-        check_dependencies(specs, scheduler=None)
+        try:
+            check_dependencies(specs, scheduler=None)
+        except UsageError as error:
+            assert "needs torch" in str(error) and "\\n" not in str(error), error
+            assert benchmark.models[benchmark.default_model].reads in BACKBONES, (name, error)
+            needing.append(name)
     import common.compiled_mlp  # the default Wall Robot model's kernels
-    print("checked", *benchmark_names(), "torch" in sys.modules)
+    print("checked", *benchmark_names(), "needing-images:", *needing, "torch" in sys.modules)
 ''')
 
 
@@ -169,4 +178,5 @@ def test_the_default_benchmarks_need_no_extra():
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == "checked" and "wall-robot" in done.stdout
+    assert "cifar-10h" in done.stdout.split("needing-images:")[1].split()
     assert done.stdout.split()[-1] == "False"

@@ -296,11 +296,90 @@ def test_problem_records_the_annotator_identity(fake_dir, monkeypatch, raw, iden
     make_problem = suite.cifar10h_problem(test_size=20, initial_accuracy=0.8, skill_spread=2.0)
     problem = make_problem(data_dir, RunSeeds(0), 10, frozenset({"kmeans"}))
     assert problem.info["annotator_identity"] == identity
-    assert problem.X_pool.shape == (40, 4) and problem.X_test.shape == (20, 4)
+    assert problem.X_pool.shape == (40, 5) and problem.X_test.shape == (20, 5)  # image index + 4
     assert np.sum(~np.isnan(problem.initial_labels).all(axis=1)) == 10
     assert 0 <= problem.info["initial_consensus_accuracy"] <= 1
     again = make_problem(data_dir, RunSeeds(0), 10, frozenset({"kmeans"}))
     assert np.array_equal(problem.initial_labels, again.initial_labels, equal_nan=True)
+
+
+@pytest.fixture
+def fake_backbone(monkeypatch):
+    """Backbone features replaced by a cheap function of the images (row = image), calls counted."""
+    from common import features
+
+    calls = []
+
+    def backbone_features(name, images, data_dir, cache_dir=None, device=None):
+        calls.append((name, len(images)))
+        return np.stack([images.reshape(len(images), -1).mean(axis=1), np.arange(len(images))], axis=1).astype(np.float32)
+
+    monkeypatch.setattr(features, "backbone_features", backbone_features)
+    suite._IMAGE_FEATURES.clear()
+    yield calls
+    suite._IMAGE_FEATURES.clear()
+
+
+def test_column_0_is_the_image_index_and_kmeans_blocks_come_only_when_read(fake_dir, monkeypatch, fake_backbone):
+    data_dir = fake_dir[0]
+    monkeypatch.setattr(suite, "cifar_design_matrix", lambda pool, test: np.ones((len(pool) + len(test), 4)))
+    make_problem = suite.cifar10h_problem(test_size=20, initial_accuracy=0.8, skill_spread=2.0)
+    problem = make_problem(data_dir, RunSeeds(0), 10, frozenset({"efficientnet-lite2"}))
+    indices = np.concatenate([problem.X_pool[:, 0], problem.X_test[:, 0]]).astype(int)
+    assert problem.X_pool.shape == (40, 1) and sorted(indices) == list(range(N_IMAGES))
+    pool, test = suite.cifar_split(fake_dir[2], RunSeeds(0), 20)
+    assert np.array_equal(indices, np.concatenate([pool, test]))
+    assert fake_backbone == [("efficientnet-lite2", N_IMAGES)]  # every image, once
+    with_pixels = make_problem(data_dir, RunSeeds(0), 10, frozenset({"pixels", "resnet56"}))
+    start, stop = suite.CIFAR_BLOCKS["pixels"]
+    assert with_pixels.X_pool.shape == (40, 1 + 4 + 3072) and start == 1 + suite._F + 200
+    images = c10h.load_cifar10h(data_dir).images
+    assert np.allclose(with_pixels.X_pool[:, 5:], images[pool].reshape(40, -1) / 255)
+
+
+def test_backbone_models_read_each_rows_features_by_its_image_index(fake_dir, fake_backbone):
+    data_dir, _, labels = fake_dir[0], fake_dir[1], fake_dir[2]
+    make_problem = suite.cifar10h_problem(test_size=20, initial_accuracy=0.8, skill_spread=2.0)
+    problem = make_problem(data_dir, RunSeeds(1), 10, frozenset({"efficientnet-lite2"}))
+    table = suite._IMAGE_FEATURES["efficientnet-lite2"]
+    rows = suite.image_features(problem.X_test, "efficientnet-lite2")
+    assert np.array_equal(rows, table[problem.X_test[:, 0].astype(int)]) and rows.dtype == np.float32
+    model = suite.CIFAR_MODELS["efficientnet-lite2-logreg"]
+    assert model.reads == "efficientnet-lite2"
+    fitted = model.factory(0).fit(problem.X_pool, problem.y_pool)
+    assert fitted.predict_proba(problem.X_test).shape == (20, len(np.unique(problem.y_pool)))
+    # The helper other suites use: features of given CIFAR-10 test images, from the same table.
+    assert np.array_equal(suite.cifar_image_features(data_dir, "resnet56", [5, 2]), [[table[5, 0], 5], [table[2, 0], 2]])
+
+
+def test_images_keeps_the_first_images_only(fake_dir, fake_backbone):
+    data_dir = fake_dir[0]
+    make_problem = suite.cifar10h_problem(test_size=10, initial_accuracy=0.8, skill_spread=2.0, images=30)
+    problem = make_problem(data_dir, RunSeeds(0), 10, frozenset({"efficientnet-lite2"}))
+    indices = np.concatenate([problem.X_pool[:, 0], problem.X_test[:, 0]]).astype(int)
+    assert sorted(indices) == list(range(30)) and len(problem.y_test) == 10
+    assert fake_backbone == [("efficientnet-lite2", 30)]
+
+
+def test_the_default_model_and_ensemble_are_pretrained_on_imagenet_not_cifar():
+    from common.backbones import BACKBONES
+
+    benchmark = suite.cifar10h_benchmark()
+    assert benchmark.default_model == "efficientnet-lite2-logreg"
+    assert benchmark.inputs(benchmark.default_model, ensemble=False) == {"efficientnet-lite2"}
+    read = benchmark.inputs(benchmark.default_model, ensemble=True)
+    assert read == {"efficientnet-lite2", "efficientnet-lite0"} and all("ImageNet" in BACKBONES[b].seen for b in read)
+    families = {type(benchmark.models[m].factory(0)[-1]).__name__ for m in benchmark.ensemble}
+    assert families == {"LogisticRegression", "KNeighborsClassifier"}
+    assert "kmeans-logreg" in benchmark.models and "resnet56-logreg" in benchmark.models
+
+
+def test_test_size_must_leave_a_pool_among_the_images():
+    from common.execution import UsageError
+
+    with pytest.raises(UsageError, match="--test-size 300"):
+        suite.cifar10h_benchmark(test_size=300, images=300)
+    assert suite.cifar10h_benchmark(test_size=100, images=300).pool_size == 200
 
 
 # ------------------------------------------------------------------ the real counts
