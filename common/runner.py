@@ -38,7 +38,7 @@ from common.execution import (
 )
 from common.methods import METHODS, Method
 from common.registry import benchmark_names, get_benchmark
-from common.results import ConflictingResultError, is_finished, write_run
+from common.results import ConflictingResultError, is_finished, read_metadata, write_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "wall-robot").is_dir()
@@ -91,6 +91,22 @@ def _git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+def check_refreshable() -> None:
+    """``--refresh`` keeps runs by the commit that made them: it needs a commit that names the code."""
+    commit = _git_commit()
+    if commit == "unknown" or commit.endswith("-dirty"):
+        raise UsageError(
+            f"--refresh needs a clean git checkout (this one is {commit!r}): commit your changes first, "
+            "so that every refreshed run names the code that made it"
+        )
+
+
+def stale(results_dir: Path, key, commit: Optional[str]) -> bool:
+    """True if the finished run ``key`` was made by another commit than ``commit``."""
+    metadata = read_metadata(results_dir, key) or {}
+    return metadata.get("git_commit") != commit
+
+
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):
         raise UsageError(message)
@@ -140,6 +156,10 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
                         help=f"where results go (default: {benchmark.name}/results)")
     parser.add_argument("--force", action="store_true",
                         help="redo runs that are already finished (and ignore checkpoints)")
+    parser.add_argument("--refresh", action="store_true",
+                        help="redo finished runs that other code made (their JSON names another git "
+                        "commit) and keep those this commit made, so an interrupted refresh resumes "
+                        "where it stopped; needs a clean checkout")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on the dask.distributed cluster whose scheduler is at ADDRESS "
                         "(tcp://HOST:8786) instead of --jobs local processes")
@@ -359,8 +379,13 @@ def run_grid(
     force: bool,
     scheduler: Optional[str] = None,
     worker_data_dir: Optional[Path] = None,
+    refresh: bool = False,
 ) -> list[str]:
     """Run every unfinished spec and write its results; returns the failures' messages.
+
+    ``refresh`` also redoes finished runs whose metadata names another commit than this checkout's
+    (:func:`stale`); checkpoints are then ignored, as with ``force``, since older code may have
+    written them.
 
     With ``scheduler`` (a dask scheduler's address) the runs go to that cluster, where they read
     their data from ``worker_data_dir`` (None: each worker's own default), instead of ``jobs``
@@ -368,11 +393,16 @@ def run_grid(
     """
     from tqdm import tqdm
 
-    pending = [s for s in specs if force or not is_finished(results_dir, s.key, s.config())]
+    commit = _git_commit() if refresh else None
+    pending = [
+        s for s in specs
+        if force or not is_finished(results_dir, s.key, s.config()) or (refresh and stale(results_dir, s.key, commit))
+    ]
     pending.sort(key=lambda s: not s.method.ensemble)  # the slowest runs first: less idle tail
     skipped = len(specs) - len(pending)
     if skipped:
         print(f"{skipped} of {len(specs)} runs already finished; skipping them (--force redoes them)")
+    resume = not (force or refresh)
     if not pending:
         return []
     first = pending[0]
@@ -381,11 +411,11 @@ def run_grid(
         check_budget(first, data_dir)
         if _in_worker_processes(jobs, pending):
             forget_problems()  # the runs build their own in the worker processes; free the parent's
-        outcomes = _outcomes(pending, data_dir, results_dir, jobs, resume=not force)
+        outcomes = _outcomes(pending, data_dir, results_dir, jobs, resume)
     else:
         from common.distributed import cluster_outcomes
 
-        outcomes = cluster_outcomes(scheduler, pending, worker_data_dir, results_dir, resume=not force)
+        outcomes = cluster_outcomes(scheduler, pending, worker_data_dir, results_dir, resume)
     environment = environment_metadata()
     failures = []
     bar = tqdm(total=len(pending), unit="run", desc=first.benchmark.name, dynamic_ncols=True)
@@ -415,8 +445,10 @@ def main(benchmark: Benchmark | str, argv: Optional[Sequence[str]] = None, prog:
     try:
         args, specs = parse_specs(benchmark, argv, prog)
         check_dependencies(specs, args.scheduler)
+        if args.refresh:
+            check_refreshable()
         failures = run_grid(specs, args.data_dir, args.results_dir, args.jobs, args.force,
-                            args.scheduler, args.worker_data_dir)
+                            args.scheduler, args.worker_data_dir, args.refresh)
     except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from common.results import METRICS, RunKey
+from common import runner
 from common.runner import main
 from tests.conftest import REPO_ROOT
 
@@ -85,6 +86,30 @@ def test_a_finished_run_with_another_configuration_is_never_overwritten(tiny_ben
     assert path.read_text() == original
     assert main(tiny_benchmark, base + ["--rounds", "2", "--force"]) == 0
     assert json.loads(path.read_text())["config"]["rounds"] == 2
+
+
+def test_refresh_redoes_only_runs_another_commit_made(tiny_benchmark, tmp_path, monkeypatch):
+    argv = ["--methods", "random", "--jobs", "1", "--results-dir", str(tmp_path)]
+    monkeypatch.setattr(runner, "_git_commit", lambda: "a" * 40)
+    assert main(tiny_benchmark, argv) == 0
+    old = RunKey("logistic", "random", 0).metadata_path(tmp_path)
+    same = RunKey("logistic", "random", 1).metadata_path(tmp_path)
+    reference = arrays(tmp_path, methods=("random",))
+    metadata = json.loads(old.read_text())
+    old.write_text(json.dumps({**metadata, "git_commit": "b" * 40}))
+    kept = same.stat().st_mtime_ns
+    assert main(tiny_benchmark, argv + ["--refresh"]) == 0
+    assert json.loads(old.read_text())["git_commit"] == "a" * 40  # redone by this commit
+    assert same.stat().st_mtime_ns == kept  # this commit's run is kept
+    refreshed = arrays(tmp_path, methods=("random",))
+    assert all(np.array_equal(reference[k], refreshed[k]) for k in reference)
+
+
+def test_refresh_needs_a_clean_checkout(tiny_benchmark, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "_git_commit", lambda: "a" * 40 + "-dirty")
+    assert main(tiny_benchmark, ["--methods", "random", "--results-dir", str(tmp_path), "--refresh"]) == 2
+    assert "--refresh needs a clean git checkout" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(
