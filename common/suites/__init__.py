@@ -11,6 +11,7 @@ command ``active-label-benchmark``. Generic code never imports a suite by name.
 """
 
 from common.suites import cifar10h  # noqa: F401
+from common.suites import cifar10s  # noqa: F401
 from common.suites import labelme  # noqa: F401
 from common.suites import music_genre  # noqa: F401
 from common.suites import sentiment_polarity  # noqa: F401
