@@ -31,6 +31,7 @@ is. Per round it prints:
 round-0, lowest (rounds 1-10) and final consensus accuracy, the rounds whose annotator weights
 collapsed (mean below 0.05 while the model's is above ten times that: the consensus is then the
 model's arg-max), and the seed's noise-matrix diagonal. Nothing is asserted and nothing is written.
+What the figures show, and the runs behind them: docs/fidelity-activelab-feedback.md.
 """
 
 from __future__ import annotations
