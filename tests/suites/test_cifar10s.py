@@ -99,3 +99,22 @@ def test_quick_run_on_the_real_data(cifar10s_data_dir, tmp_path):
             metadata = json.loads(key.metadata_path(tmp_path).read_text())
             assert metadata["problem"]["annotator_identity"] == "real"
             assert metadata["problem"]["label_cost_unit"] == "seconds"
+
+
+def test_pixels_whose_classes_disagree_with_the_file_are_refused(cifar10s_data_dir, monkeypatch):
+    from common.data import DataError
+    from common.datasets import cifar10h as c10h
+
+    images, labels, source = c10h.load_images(cifar10s_data_dir)
+    shifted = (labels + 1) % 10  # a different image order or set
+    monkeypatch.setattr(c10h, "load_images", lambda data_dir: (images, shifted, source))
+    with pytest.raises(DataError, match="disagree on the class of 1000 images"):
+        CIFAR_10S.make_problem(cifar10s_data_dir, RunSeeds(0), 200, frozenset())
+
+
+def test_a_bad_test_images_flag_is_one_line(tmp_path):
+    command = [sys.executable, str(REPO_ROOT / "cifar-10s" / "run_benchmark.py"), "--test-images", "5",
+               "--results-dir", str(tmp_path / "r")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--test-images" in done.stderr
+    assert not (tmp_path / "r").exists()
