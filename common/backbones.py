@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from common.data import DataError, DataFile, _cached_sha256, download_url, require_file
+from common.data import DataError, DataFile, download_url, require_file, sha256_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -326,7 +326,7 @@ def weights_path(backbone: Backbone, data_dir: Path) -> Path:
             f"or put the file in {spec.path_in(data_dir).parent}"
         )
     path = Path(list(found.submodule_search_locations)[0]) / inside
-    actual = _cached_sha256(path) if path.is_file() else "no file"
+    actual = sha256_of(path) if path.is_file() else "no file"
     if actual != weights.sha256:
         raise DataError(
             f"{backbone.name} weights {path} are missing or corrupt (sha256 {actual[:12]}, expected "
