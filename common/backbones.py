@@ -378,16 +378,33 @@ def preprocess(images: np.ndarray, preprocessing: Preprocessing, device: "torch.
 def embed(name: str, images: np.ndarray, data_dir: Path, device: "torch.device | str | None" = None,
           batch_size: int = 100, head: bool = False) -> np.ndarray:
     """The backbone's pooled penultimate features of uint8 ``(n, 32, 32, 3)`` images, ``(n, dims)``
-    float32 (``head``: its own classifier's logits instead). CUDA when available; on the CPU, with
-    as many threads as torch is allowed (one per worker inside a run, see common/execution.py)."""
+    float32 (``head``: its own classifier's logits instead). CUDA when available; on the CPU with
+    as many torch threads as BLAS may use here (:func:`cpu_threads`: one inside a run's worker)."""
     import torch
 
     backbone = get_backbone(name)
     model = load_backbone(name, data_dir, device)
     device = next(model.parameters()).device
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads())
     out = []
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            x = preprocess(images[start:start + batch_size], backbone.preprocessing, device)
-            out.append((model(x) if head else model.features(x)).float().cpu().numpy())
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                x = preprocess(images[start:start + batch_size], backbone.preprocessing, device)
+                out.append((model(x) if head else model.features(x)).float().cpu().numpy())
+    finally:
+        torch.set_num_threads(threads)
     return np.concatenate(out) if out else np.zeros((0, backbone.dims), dtype=np.float32)
+
+
+def cpu_threads() -> int:
+    """The BLAS thread limit in force: 1 inside a run (common/execution.py computes every run under
+    ``threadpool_limits(1)``, which cannot reach a torch imported later), all cores in the main
+    process of a grid, which computes the features before its workers start."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return min(counts) if counts else torch.get_num_threads()

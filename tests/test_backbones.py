@@ -139,3 +139,24 @@ def test_a_package_copy_with_the_wrong_checksum_is_refused(tmp_path, monkeypatch
 
 def test_the_device_is_cuda_when_available():
     assert bb.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_torch_follows_the_blas_thread_limit_of_a_run_and_is_restored(data_dir):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        assert bb.cpu_threads() == 1
+    if not _available("resnet56", data_dir):
+        pytest.skip("no resnet56 weights")
+    before = torch.get_num_threads()
+    seen = []
+    original = bb.preprocess
+
+    def preprocess(*args):
+        seen.append(torch.get_num_threads())
+        return original(*args)
+
+    with threadpool_limits(limits=1), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bb, "preprocess", preprocess)
+        bb.embed("resnet56", np.zeros((3, 32, 32, 3), dtype=np.uint8), data_dir, device="cpu")
+    assert seen == [1] and torch.get_num_threads() == before
