@@ -75,6 +75,13 @@ class Benchmark:
     """Called with the values of ``flags`` (by ``dest``) to build the benchmark they select."""
     variant: tuple[str, ...] = ()
     """Results folders of the non-default flag values (``test-size-4000``): kept apart."""
+    model_ensembles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Members for ensemble methods under particular ``--model`` values, instead of ``ensemble``
+    (CIFAR-10H: its no-outside-data models keep an ensemble without pretrained weights)."""
+
+    def ensemble_for(self, model: str) -> tuple[str, ...]:
+        """The members that ensemble methods fit in a grid whose ``--model`` is ``model``."""
+        return self.model_ensembles.get(model, self.ensemble)
 
     def members(self, model: str, ensemble: bool) -> list[ModelFactory]:
         return [self.models[name].factory for name in self._model_names(model, ensemble)]
@@ -84,7 +91,7 @@ class Benchmark:
         return frozenset(self.models[name].reads for name in self._model_names(model, ensemble))
 
     def _model_names(self, model: str, ensemble: bool) -> tuple[str, ...]:
-        return self.ensemble if ensemble else (model,)
+        return self.ensemble_for(model) if ensemble else (model,)
 
 
 def tabular_benchmark(
@@ -194,7 +201,8 @@ def register_benchmark(benchmark: Benchmark) -> Benchmark:
         raise ValueError(f"benchmark {benchmark.name!r} is registered twice")
     if benchmark.default_model not in benchmark.models:
         raise ValueError(f"benchmark {benchmark.name!r}: default model {benchmark.default_model!r} is not one of its models")
-    unknown = [name for name in benchmark.ensemble if name not in benchmark.models]
+    members = {name for names in (benchmark.ensemble, *benchmark.model_ensembles.values()) for name in names}
+    unknown = sorted(name for name in members | set(benchmark.model_ensembles) if name not in benchmark.models)
     if unknown:
         raise ValueError(f"benchmark {benchmark.name!r}: ensemble members {unknown} are not among its models")
     BENCHMARKS[benchmark.name] = benchmark

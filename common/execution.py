@@ -98,7 +98,7 @@ class RunSpec:
             "benchmark": self.benchmark.name,
             "dataset": self.benchmark.settings,
             "model": self.model,
-            "ensemble": list(self.benchmark.ensemble) if self.method.ensemble else None,
+            "ensemble": list(self.benchmark.ensemble_for(self.model)) if self.method.ensemble else None,
             "method": self.method.name,
             "consensus": self.consensus,
             "seed": self.seed,

@@ -274,7 +274,7 @@ def check_dependencies(specs: Sequence[RunSpec], scheduler: Optional[str]) -> No
         return
     probed = set()
     for spec in specs:
-        for name in spec.benchmark.ensemble if spec.method.ensemble else (spec.model,):
+        for name in spec.benchmark.ensemble_for(spec.model) if spec.method.ensemble else (spec.model,):
             if (spec.benchmark.name, name) in probed:
                 continue
             probed.add((spec.benchmark.name, name))

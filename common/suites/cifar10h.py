@@ -157,6 +157,11 @@ CIFAR_MODELS: dict[str, Model] = {
 DEFAULT_MODEL = "efficientnet-lite2-logreg"
 ENSEMBLE = ("efficientnet-lite2-logreg", "efficientnet-lite0-logreg", "efficientnet-lite2-knn")
 """Members that differ in more than the seed: two ImageNet backbones, two model families."""
+NO_OUTSIDE_DATA_ENSEMBLE = ("kmeans-logreg", "pixels-pca-logreg", "kmeans-knn")
+"""The ensemble of the models that use no pretrained weights (the default ensemble before the
+backbones): two representations learned from the pool images, two model families."""
+MODEL_ENSEMBLES = {name: NO_OUTSIDE_DATA_ENSEMBLE for name in ("kmeans-logreg", "kmeans-knn", "pixels-pca-logreg", "resnet18")}
+"""With these ``--model`` values the ensemble methods fit :data:`NO_OUTSIDE_DATA_ENSEMBLE`."""
 
 
 def cifar_design_matrix(pool_images: np.ndarray, test_images: np.ndarray) -> np.ndarray:
@@ -293,6 +298,7 @@ def cifar10h_benchmark(
         make_problem=cifar10h_problem(test_size, initial_accuracy, skill_spread, images),
         models=CIFAR_MODELS,
         ensemble=ENSEMBLE,
+        model_ensembles=MODEL_ENSEMBLES,
         default_model=DEFAULT_MODEL,
         rounds=13,
         batch_size=500,

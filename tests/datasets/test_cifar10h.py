@@ -374,6 +374,20 @@ def test_the_default_model_and_ensemble_are_pretrained_on_imagenet_not_cifar():
     assert "kmeans-logreg" in benchmark.models and "resnet56-logreg" in benchmark.models
 
 
+@pytest.mark.parametrize("model", ["kmeans-logreg", "kmeans-knn", "pixels-pca-logreg", "resnet18"])
+def test_models_without_outside_data_keep_an_ensemble_without_pretrained_weights(model):
+    from common.backbones import BACKBONES
+    from common.execution import RunSpec
+    from common.methods import METHODS
+
+    benchmark = suite.cifar10h_benchmark()
+    assert benchmark.ensemble_for(model) == ("kmeans-logreg", "pixels-pca-logreg", "kmeans-knn")
+    assert not benchmark.inputs(model, ensemble=True) & BACKBONES.keys()
+    spec = RunSpec(benchmark, METHODS["activelab_ensemble"], model, 0, None, 13, 500, 1000, 5)
+    assert spec.config()["ensemble"] == ["kmeans-logreg", "pixels-pca-logreg", "kmeans-knn"]  # as committed
+    assert benchmark.ensemble_for("resnet56-logreg") == suite.ENSEMBLE
+
+
 def test_test_size_must_leave_a_pool_among_the_images():
     from common.execution import UsageError
 
