@@ -27,7 +27,7 @@ import numpy as np
 from common.benchmark import Benchmark, DatasetFlag, register_benchmark
 from common.data import DataError
 from common.replay import ReplayedCrowd, replay_benchmark
-from common.suites.cifar10h import CIFAR_MODELS, DEFAULT_MODEL, ENSEMBLE, cifar_design
+from common.suites.cifar10h import CIFAR_MODELS, DEFAULT_MODEL, ENSEMBLE, MODEL_ENSEMBLES, cifar_design
 
 POOL_IMAGES = 1000
 TEST_IMAGES = 10_000 - POOL_IMAGES
@@ -80,6 +80,7 @@ def cifar10s_benchmark(test_images: int = TEST_IMAGES) -> Benchmark:
         cifar10s_loader(test_images),
         models=CIFAR_MODELS,
         ensemble=ENSEMBLE,
+        model_ensembles=MODEL_ENSEMBLES,
         default_model=DEFAULT_MODEL,
         rounds=20,
         batch_size=50,
