@@ -33,8 +33,9 @@ leaderboard: $(VENV)/.installed
 	$(PYTHON) -m common.report --leaderboard $(ARGS)
 
 # `make grids` reruns every committed grid from this commit, one grid after another. `--refresh`
-# redoes the runs another commit made and keeps those this commit made, so an interrupted
-# `make grids` resumes where it stopped; it needs a clean checkout. Each grid-* target runs alone
+# redoes the runs whose recorded commit ran other code (common/, run scripts, requirements) and
+# keeps the rest, so an interrupted `make grids` resumes where it stopped and a docs-only commit
+# invalidates nothing; it needs a clean checkout. Each grid-* target runs alone
 # too; then `make report leaderboard`. Wall times on 2 cores are in the README's speed section.
 GRID := --refresh --jobs $(or $(JOBS),2)
 CROSS_METHODS := --methods random activelab activelab_ensemble uncertainty --seeds 5

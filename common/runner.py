@@ -10,6 +10,7 @@ resumes from its last finished round.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import platform
@@ -101,10 +102,25 @@ def check_refreshable() -> None:
         )
 
 
+RUN_CODE = ("common", "requirements.txt", "pyproject.toml", "*/run_benchmark.py")
+"""What a run executes: a commit that changes none of it (docs, results, tests, perf scripts) leaves
+the runs of the commit before it current."""
+
+
 def stale(results_dir: Path, key, commit: Optional[str]) -> bool:
-    """True if the finished run ``key`` was made by another commit than ``commit``."""
-    metadata = read_metadata(results_dir, key) or {}
-    return metadata.get("git_commit") != commit
+    """True if the finished run ``key`` was made by code other than ``commit``'s: its recorded
+    commit is unknown, dirty, or differs from ``commit`` in :data:`RUN_CODE`."""
+    made_by = (read_metadata(results_dir, key) or {}).get("git_commit", "unknown")
+    return made_by != commit and _run_code_differs(made_by, commit)
+
+
+@functools.lru_cache(maxsize=None)
+def _run_code_differs(made_by: str, commit: str) -> bool:
+    if made_by == "unknown" or made_by.endswith("-dirty"):
+        return True
+    diff = subprocess.run(["git", "diff", "--quiet", made_by, commit, "--", *RUN_CODE],
+                          cwd=PROJECT_ROOT, capture_output=True)
+    return diff.returncode != 0  # 1: they differ; 128: the commit is unknown here
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -157,9 +173,9 @@ def build_parser(benchmark: Benchmark) -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true",
                         help="redo runs that are already finished (and ignore checkpoints)")
     parser.add_argument("--refresh", action="store_true",
-                        help="redo finished runs that other code made (their JSON names another git "
-                        "commit) and keep those this commit made, so an interrupted refresh resumes "
-                        "where it stopped; needs a clean checkout")
+                        help="redo finished runs that other code made (their JSON names a commit whose "
+                        "common/, run scripts or requirements differ from this checkout's) and keep the "
+                        "rest, so an interrupted refresh resumes where it stopped; needs a clean checkout")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run on the dask.distributed cluster whose scheduler is at ADDRESS "
                         "(tcp://HOST:8786) instead of --jobs local processes")

@@ -105,6 +105,33 @@ def test_refresh_redoes_only_runs_another_commit_made(tiny_benchmark, tmp_path, 
     assert all(np.array_equal(reference[k], refreshed[k]) for k in reference)
 
 
+def test_a_run_is_stale_only_if_the_code_it_ran_changed(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "common").mkdir(parents=True)
+
+    def commit(path: str, text: str) -> str:
+        (repo / path).write_text(text)
+        git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", path], check=True)
+        return subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    first = commit("common/loop.py", "a = 1\n")
+    docs_only = commit("README.md", "docs\n")
+    code_changed = commit("common/loop.py", "a = 2\n")
+    monkeypatch.setattr(runner, "PROJECT_ROOT", repo)
+    runner._run_code_differs.cache_clear()
+    key = RunKey("logistic", "random", 0)
+    key.folder(tmp_path).mkdir(parents=True)
+    for made_by, now, expected in [(first, docs_only, False), (first, code_changed, True),
+                                   (docs_only, docs_only, False), ("unknown", docs_only, True),
+                                   (first + "-dirty", docs_only, True)]:
+        key.metadata_path(tmp_path).write_text(json.dumps({"git_commit": made_by}))
+        assert runner.stale(tmp_path, key, now) is expected, (made_by, now)
+    runner._run_code_differs.cache_clear()
+
+
 def test_refresh_needs_a_clean_checkout(tiny_benchmark, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(runner, "_git_commit", lambda: "a" * 40 + "-dirty")
     assert main(tiny_benchmark, ["--methods", "random", "--results-dir", str(tmp_path), "--refresh"]) == 2
