@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from common.benchmark import Benchmark, simulated_tabular_problem
 from common.models import Model
+from common.results import RunKey
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +70,19 @@ def real_data_dir(needed: str) -> Path:
 @pytest.fixture
 def shared_data_dir() -> Path:
     return real_data_dir("wall-robot/sensor_readings_4.csv")
+
+
+def quick_run(benchmark: str, data_dir: Path, results_dir: Path, methods: list[str], *flags: str,
+              timeout: int = 900) -> str:
+    """Run ``<benchmark>/run_benchmark.py --quick --jobs 2`` as a user would, assert that it
+    succeeds, and return what it printed."""
+    command = [sys.executable, str(REPO_ROOT / benchmark / "run_benchmark.py"), "--quick", "--jobs", "2",
+               "--methods", *methods, *flags, "--data-dir", str(data_dir), "--results-dir", str(results_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def quick_keys(model: str, methods: list[str], variant: tuple[str, ...] = ()) -> Iterator[RunKey]:
+    """The runs of a ``--quick`` grid (its two seeds) of ``methods``."""
+    return (RunKey(model, method, seed, variant) for method in methods for seed in (0, 1))

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.results import RunKey
-from tests.conftest import REPO_ROOT, real_data_dir
+from tests.conftest import REPO_ROOT, quick_keys, quick_run, real_data_dir
 
 SCRIPT = REPO_ROOT / "cifar-10h" / "run_benchmark.py"
 
@@ -28,41 +27,30 @@ def cifar_data_dir() -> Path:
 
 def test_quick_run_on_the_real_data(cifar_data_dir, tmp_path):
     methods = ["random", "activelab", "activelab_ensemble"]
-    command = [sys.executable, str(SCRIPT), "--quick", "--jobs", "2", "--methods", *methods,
-               "--model", "kmeans-logreg",
-               "--data-dir", str(cifar_data_dir), "--results-dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
-    assert done.returncode == 0, done.stderr
-    for method in methods:
-        for seed in (0, 1):
-            key = RunKey("kmeans-logreg", method, seed)
-            consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
-            model = np.load(key.array_path(tmp_path, "model_accuracy"))
-            assert consensus.shape == (3,) and abs(consensus[0] - 0.82) < 0.02
-            assert np.all(model > 0.4)
-            problem = json.loads(key.metadata_path(tmp_path).read_text())["problem"]
-            assert problem["annotator_identity"] == "simulated"
-            assert abs(problem["initial_consensus_accuracy"] - 0.82) < 0.01
-    assert "activelab_ensemble" in done.stdout and "±" in done.stdout
+    stdout = quick_run("cifar-10h", cifar_data_dir, tmp_path, methods, "--model", "kmeans-logreg", timeout=1200)
+    for key in quick_keys("kmeans-logreg", methods):
+        consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
+        model = np.load(key.array_path(tmp_path, "model_accuracy"))
+        assert consensus.shape == (3,) and abs(consensus[0] - 0.82) < 0.02
+        assert np.all(model > 0.4)
+        problem = json.loads(key.metadata_path(tmp_path).read_text())["problem"]
+        assert problem["annotator_identity"] == "simulated"
+        assert abs(problem["initial_consensus_accuracy"] - 0.82) < 0.01
+    assert "activelab_ensemble" in stdout and "±" in stdout
 
 
 def test_quick_run_of_the_default_pretrained_model_on_300_images(cifar_data_dir, tmp_path):
     from common.suites.cifar10h import DEFAULT_MODEL, ENSEMBLE
 
     methods = ["random", "activelab", "activelab_ensemble"]
-    command = [sys.executable, str(SCRIPT), "--quick", "--jobs", "2", "--methods", *methods,
-               "--images", "300", "--test-size", "100", "--n-initial", "60", "--batch-size", "20",
-               "--data-dir", str(cifar_data_dir), "--results-dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
-    assert done.returncode == 0, done.stderr
-    for method in methods:
-        for seed in (0, 1):
-            key = RunKey(DEFAULT_MODEL, method, seed, ("test-size-100", "images-300"))
-            model = np.load(key.array_path(tmp_path, "model_accuracy"))
-            assert model.shape == (3,) and np.all(model > 0.35)  # chance is 0.1
-            config = json.loads(key.metadata_path(tmp_path).read_text())["config"]
-            assert config["dataset"]["images"] == 300 and config["model"] == DEFAULT_MODEL
-            assert config["ensemble"] == (list(ENSEMBLE) if method == "activelab_ensemble" else None)
+    quick_run("cifar-10h", cifar_data_dir, tmp_path, methods, "--images", "300", "--test-size", "100",
+              "--n-initial", "60", "--batch-size", "20", timeout=1200)
+    for key in quick_keys(DEFAULT_MODEL, methods, ("test-size-100", "images-300")):
+        model = np.load(key.array_path(tmp_path, "model_accuracy"))
+        assert model.shape == (3,) and np.all(model > 0.35)  # chance is 0.1
+        config = json.loads(key.metadata_path(tmp_path).read_text())["config"]
+        assert config["dataset"]["images"] == 300 and config["model"] == DEFAULT_MODEL
+        assert config["ensemble"] == (list(ENSEMBLE) if key.method == "activelab_ensemble" else None)
 
 
 def test_a_bad_dataset_flag_is_one_line(tmp_path):

@@ -21,10 +21,9 @@ from sklearn.dummy import DummyClassifier
 from common.benchmark import configured
 from common.loop import LoopSettings, run_rounds
 from common.methods import METHODS
-from common.results import RunKey
 from common.seeding import RunSeeds
 from common.suites.cifar10s import CIFAR_10S
-from tests.conftest import REPO_ROOT, real_data_dir
+from tests.conftest import REPO_ROOT, quick_keys, quick_run, real_data_dir
 from tests.test_replay import check_replay_invariants
 
 
@@ -83,22 +82,16 @@ def test_each_round_pays_the_real_costs_of_the_labels_it_bought(cifar10s_data_di
 
 def test_quick_run_on_the_real_data(cifar10s_data_dir, tmp_path):
     methods = ["random", "activelab"]
-    command = [sys.executable, str(REPO_ROOT / "cifar-10s" / "run_benchmark.py"), "--quick", "--jobs", "2",
-               "--methods", *methods, "--model", "kmeans-knn", "--test-images", "300",
-               "--data-dir", str(cifar10s_data_dir), "--results-dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
-    for method in methods:
-        for seed in (0, 1):
-            key = RunKey("kmeans-knn", method, seed, ("test-images-300",))
-            consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
-            assert consensus.shape == (3,) and np.all((consensus > 0.6) & (consensus <= 1))
-            assert np.all(np.load(key.array_path(tmp_path, "model_accuracy")) > 0.12)  # chance is 0.1
-            cost = np.load(key.array_path(tmp_path, "label_cost"))
-            assert np.all((cost > 50 * 7) & (cost < 50 * 240))  # 50 labels of 7 to 240 s each
-            metadata = json.loads(key.metadata_path(tmp_path).read_text())
-            assert metadata["problem"]["annotator_identity"] == "real"
-            assert metadata["problem"]["label_cost_unit"] == "seconds"
+    quick_run("cifar-10s", cifar10s_data_dir, tmp_path, methods, "--model", "kmeans-knn", "--test-images", "300")
+    for key in quick_keys("kmeans-knn", methods, ("test-images-300",)):
+        consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
+        assert consensus.shape == (3,) and np.all((consensus > 0.6) & (consensus <= 1))
+        assert np.all(np.load(key.array_path(tmp_path, "model_accuracy")) > 0.12)  # chance is 0.1
+        cost = np.load(key.array_path(tmp_path, "label_cost"))
+        assert np.all((cost > 50 * 7) & (cost < 50 * 240))  # 50 labels of 7 to 240 s each
+        metadata = json.loads(key.metadata_path(tmp_path).read_text())
+        assert metadata["problem"]["annotator_identity"] == "real"
+        assert metadata["problem"]["label_cost_unit"] == "seconds"
 
 
 def test_pixels_whose_classes_disagree_with_the_file_are_refused(cifar10s_data_dir, monkeypatch):

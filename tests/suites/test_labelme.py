@@ -4,18 +4,15 @@ dry), and a --quick run of labelme/run_benchmark.py."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from common.models import FEATURES
-from common.results import RunKey
 from common.seeding import RunSeeds
 from common.suites.labelme import LABELME
-from tests.conftest import REPO_ROOT, real_data_dir
+from tests.conftest import quick_keys, quick_run, real_data_dir
 from tests.test_replay import check_replay_invariants
 
 
@@ -48,15 +45,10 @@ def test_replay_hands_out_only_real_labels_each_once_until_images_run_dry(labelm
 
 def test_quick_run_on_the_real_data(labelme_data_dir, tmp_path):
     methods = ["random", "activelab"]
-    command = [sys.executable, str(REPO_ROOT / "labelme" / "run_benchmark.py"), "--quick", "--jobs", "2",
-               "--methods", *methods, "--data-dir", str(labelme_data_dir), "--results-dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    for method in methods:
-        for seed in (0, 1):
-            key = RunKey("logreg", method, seed)
-            consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
-            assert consensus.shape == (3,) and np.all((consensus > 0.3) & (consensus <= 1))
-            assert np.all(np.load(key.array_path(tmp_path, "model_accuracy")) > 0.4)
-            metadata = json.loads(key.metadata_path(tmp_path).read_text())
-            assert metadata["problem"]["annotator_identity"] == "real"
+    quick_run("labelme", labelme_data_dir, tmp_path, methods)
+    for key in quick_keys("logreg", methods):
+        consensus = np.load(key.array_path(tmp_path, "consensus_accuracy"))
+        assert consensus.shape == (3,) and np.all((consensus > 0.3) & (consensus <= 1))
+        assert np.all(np.load(key.array_path(tmp_path, "model_accuracy")) > 0.4)
+        metadata = json.loads(key.metadata_path(tmp_path).read_text())
+        assert metadata["problem"]["annotator_identity"] == "real"

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +13,9 @@ from common.annotators import Oracle
 from common.loop import LoopSettings, run_rounds
 from common.methods import METHODS
 from common.models import FEATURES
-from common.results import RunKey
 from common.seeding import RunSeeds
 from common.suites.music_genre import MUSIC_GENRE
-from tests.conftest import REPO_ROOT, real_data_dir
+from tests.conftest import quick_keys, quick_run, real_data_dir
 from tests.test_replay import check_replay_invariants
 
 
@@ -66,16 +63,10 @@ def test_replayed_labels_land_in_their_workers_columns(music_data_dir):
 
 def test_quick_run_on_the_real_data(music_data_dir, tmp_path):
     methods = ["random", "activelab", "disagreement"]
-    command = [sys.executable, str(REPO_ROOT / "music-genre" / "run_benchmark.py"), "--quick", "--jobs", "2",
-               "--methods", *methods, "--assigner", "ie_thresh",
-               "--data-dir", str(music_data_dir), "--results-dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    for method in methods:
-        for seed in (0, 1):
-            key = RunKey("logreg", method, seed, ("assigner-ie_thresh",))
-            assert np.load(key.array_path(tmp_path, "consensus_accuracy")).shape == (3,)
-            assert np.load(key.array_path(tmp_path, "new_label_accuracy")).shape == (3,)
-            metadata = json.loads(key.metadata_path(tmp_path).read_text())
-            assert metadata["config"]["assigner"] == "ie_thresh"
-            assert metadata["problem"]["annotator_identity"] == "real"
+    quick_run("music-genre", music_data_dir, tmp_path, methods, "--assigner", "ie_thresh")
+    for key in quick_keys("logreg", methods, ("assigner-ie_thresh",)):
+        assert np.load(key.array_path(tmp_path, "consensus_accuracy")).shape == (3,)
+        assert np.load(key.array_path(tmp_path, "new_label_accuracy")).shape == (3,)
+        metadata = json.loads(key.metadata_path(tmp_path).read_text())
+        assert metadata["config"]["assigner"] == "ie_thresh"
+        assert metadata["problem"]["annotator_identity"] == "real"

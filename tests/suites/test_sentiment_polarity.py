@@ -4,8 +4,6 @@ the loop, the replay invariants, and a --quick run of sentiment-polarity/run_ben
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +12,9 @@ from scipy import sparse
 
 from common.datasets.sentiment_polarity import SENTIMENT_FILE, load_sentiment_polarity, split_pool_test
 from common.models import FEATURES
-from common.results import RunKey
 from common.seeding import RunSeeds
 from common.suites.sentiment_polarity import SENTIMENT_POLARITY
-from tests.conftest import REPO_ROOT, real_data_dir
+from tests.conftest import quick_keys, quick_run, real_data_dir
 from tests.test_replay import check_replay_invariants
 
 
@@ -50,15 +47,10 @@ def test_replay_invariants_with_sparse_features_through_the_loop(sentiment_data_
 
 def test_quick_run_on_the_real_data(sentiment_data_dir, tmp_path):
     methods = ["random", "activelab"]
-    command = [sys.executable, str(REPO_ROOT / "sentiment-polarity" / "run_benchmark.py"), "--quick", "--jobs", "2",
-               "--methods", *methods, "--data-dir", str(sentiment_data_dir), "--results-dir", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    for method in methods:
-        for seed in (0, 1):
-            key = RunKey("nb", method, seed)
-            accuracy = np.load(key.array_path(tmp_path, "model_accuracy"))
-            assert accuracy.shape == (3,) and np.all((accuracy > 0.5) & (accuracy < 1))
-            metadata = json.loads(key.metadata_path(tmp_path).read_text())
-            assert metadata["problem"]["annotator_identity"] == "real"
-            assert metadata["problem"]["num_annotators"] == 203
+    quick_run("sentiment-polarity", sentiment_data_dir, tmp_path, methods)
+    for key in quick_keys("nb", methods):
+        accuracy = np.load(key.array_path(tmp_path, "model_accuracy"))
+        assert accuracy.shape == (3,) and np.all((accuracy > 0.5) & (accuracy < 1))
+        metadata = json.loads(key.metadata_path(tmp_path).read_text())
+        assert metadata["problem"]["annotator_identity"] == "real"
+        assert metadata["problem"]["num_annotators"] == 203
