@@ -42,6 +42,10 @@ from common.registry import benchmark_names, get_benchmark
 from common.results import ConflictingResultError, is_finished, read_metadata, write_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RUN_CODE = ("common", "requirements.txt", "pyproject.toml", "*/run_benchmark.py")
+"""What a run executes. A commit that changes none of it (docs, results, tests, perf scripts) leaves
+the runs of the commit before it current, and uncommitted changes elsewhere (a grid's own results
+being written) do not make a run's commit ``-dirty``."""
 IN_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "wall-robot").is_dir()
 """True when ``common`` runs from a clone of the repository (editable installs included), False
 when it was installed as a package (then results default to the working directory)."""
@@ -70,8 +74,9 @@ def environment_metadata() -> dict[str, Any]:
 
 
 def _git_commit() -> str:
-    """The checkout's commit (``-dirty`` with uncommitted changes); "unknown" for an installed
-    package (its version is in ``packages``) or a checkout that is not the top of a git work tree."""
+    """The checkout's commit (``-dirty`` with uncommitted changes to :data:`RUN_CODE`); "unknown" for
+    an installed package (its version is in ``packages``) or a checkout that is not the top of a git
+    work tree."""
     if not IN_CHECKOUT:
         return "unknown"
     try:
@@ -84,7 +89,7 @@ def _git_commit() -> str:
             ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", *RUN_CODE],
             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -100,11 +105,6 @@ def check_refreshable() -> None:
             f"--refresh needs a clean git checkout (this one is {commit!r}): commit your changes first, "
             "so that every refreshed run names the code that made it"
         )
-
-
-RUN_CODE = ("common", "requirements.txt", "pyproject.toml", "*/run_benchmark.py")
-"""What a run executes: a commit that changes none of it (docs, results, tests, perf scripts) leaves
-the runs of the commit before it current."""
 
 
 def stale(results_dir: Path, key, commit: Optional[str]) -> bool:

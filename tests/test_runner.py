@@ -105,7 +105,7 @@ def test_refresh_redoes_only_runs_another_commit_made(tiny_benchmark, tmp_path, 
     assert all(np.array_equal(reference[k], refreshed[k]) for k in reference)
 
 
-def test_a_run_is_stale_only_if_the_code_it_ran_changed(tmp_path, monkeypatch):
+def test_a_run_is_stale_and_a_checkout_dirty_only_if_the_code_that_runs_changed(tmp_path, monkeypatch):
     repo = tmp_path / "repo"
     (repo / "common").mkdir(parents=True)
 
@@ -130,6 +130,11 @@ def test_a_run_is_stale_only_if_the_code_it_ran_changed(tmp_path, monkeypatch):
         key.metadata_path(tmp_path).write_text(json.dumps({"git_commit": made_by}))
         assert runner.stale(tmp_path, key, now) is expected, (made_by, now)
     runner._run_code_differs.cache_clear()
+    monkeypatch.setattr(runner, "IN_CHECKOUT", True)
+    (repo / "README.md").write_text("a grid's results being written\n")
+    assert runner._git_commit() == code_changed
+    (repo / "common" / "loop.py").write_text("a = 3\n")
+    assert runner._git_commit() == code_changed + "-dirty"
 
 
 def test_refresh_needs_a_clean_checkout(tiny_benchmark, tmp_path, monkeypatch, capsys):
